@@ -1,0 +1,21 @@
+// Encodes rendered RGBA tiles as PNG or WebP.
+#pragma once
+
+#include "render/tile_format.hpp"
+
+#include <mapnik/image_view.hpp>
+#include <mapnik/image_view_any.hpp>
+
+#include <string>
+
+namespace tuilerie {
+
+// Encodes a tile view of a rendered (non-premultiplied) RGBA image. PNG goes
+// through Mapnik's palette encoder ("png8", hextree quantisation), WebP
+// through libvips; see docs/architecture.md for the measurement behind it.
+std::string encode_tile_image(const mapnik::image_view_rgba8& view, tile_format format);
+
+// Whether every pixel of the view is fully transparent.
+bool is_fully_transparent(const mapnik::image_view_rgba8& view);
+
+}  // namespace tuilerie

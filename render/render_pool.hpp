@@ -1,0 +1,86 @@
+// A pool of render threads, each with its own Mapnik maps.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mapnik {
+class Map;
+}
+
+namespace tuilerie {
+
+// The styles a pool renders, by tileset name.
+using style_files = std::map<std::string, std::filesystem::path>;
+
+// What a job sees on its render thread. A mapnik::Map is not safe to render
+// from two threads at once, so every thread loads its own copy of each style,
+// on first use.
+class render_context {
+ public:
+  explicit render_context(const style_files& styles);
+  ~render_context();
+  render_context(const render_context&) = delete;
+  render_context& operator=(const render_context&) = delete;
+
+  // The thread's map of a tileset. Throws style_error if the style cannot be
+  // loaded and std::out_of_range for an unknown tileset.
+  mapnik::Map& map(const std::string& tileset);
+
+ private:
+  const style_files& styles_;
+  std::map<std::string, std::unique_ptr<mapnik::Map>> maps_;
+};
+
+struct render_pool_options {
+  unsigned threads = 2;
+  // Jobs waiting beyond this are rejected, so a burst of cold tiles gets 503
+  // quickly instead of queueing for minutes.
+  std::size_t max_queue = 256;
+  style_files styles;
+};
+
+// Runs render jobs on dedicated threads so that Mapnik never blocks the
+// HTTP I/O threads. Jobs must not throw: they report errors through their
+// own completion callbacks.
+class render_pool {
+ public:
+  using job = std::function<void(render_context&)>;
+
+  explicit render_pool(render_pool_options options);
+  ~render_pool();
+  render_pool(const render_pool&) = delete;
+  render_pool& operator=(const render_pool&) = delete;
+
+  // Queues a job; returns false when the queue is full or the pool stopped.
+  bool try_submit(job work);
+
+  // Stops taking jobs, finishes the queued ones and joins the threads.
+  void stop();
+
+  std::size_t queued() const;
+  unsigned busy() const;
+  unsigned threads() const { return static_cast<unsigned>(threads_.size()); }
+
+ private:
+  void run_worker();
+
+  const render_pool_options options_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<job> queue_;
+  unsigned busy_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace tuilerie

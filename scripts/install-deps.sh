@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Install every Debian package that Tuilerie's build, tests and demo need, and
+# the viewer's npm packages. Idempotent: running it again installs nothing new.
+# The Dockerfile runs this same script, so it is the only install recipe.
+set -euo pipefail
+
+readonly packages=(
+  # Toolchain
+  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  # Rendering and geodata
+  libmapnik-dev mapnik-utils libvips-dev libgdal-dev gdal-bin libproj-dev libgeos-dev
+  # Server, cache and encoding
+  libboost-dev libboost-system-dev liblmdb-dev lmdb-utils libprotozero-dev
+  libxxhash-dev zlib1g-dev
+  # Configuration, logging, command line, JSON
+  libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  # Tests and their real clients
+  libgtest-dev libgmock-dev chromium imagemagick protobuf-compiler nodejs npm
+  # Fonts named by the styles
+  fonts-dejavu-core fonts-noto-core
+)
+
+run_as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing_packages() {
+  local package
+  for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+      echo "$package"
+    fi
+  done
+}
+
+install_debian_packages() {
+  local missing
+  missing=$(missing_packages)
+  if [ -z "$missing" ]; then
+    echo "install-deps: all Debian packages present"
+    return
+  fi
+  echo "install-deps: installing" $missing
+  # DPkg::Lock::Timeout makes apt wait for another apt run instead of failing.
+  run_as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q
+  # shellcheck disable=SC2086
+  run_as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+    install -y -q --no-install-recommends $missing
+}
+
+install_npm_packages() {
+  local root
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  if [ -d "$root/web/node_modules/maplibre-gl" ] && [ -d "$root/tests/js/node_modules/@mapbox/vector-tile" ]; then
+    echo "install-deps: npm packages present"
+    return
+  fi
+  (cd "$root/web" && npm ci --no-audit --no-fund)
+  (cd "$root/tests/js" && npm ci --no-audit --no-fund)
+}
+
+install_debian_packages
+install_npm_packages

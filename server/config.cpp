@@ -1,0 +1,393 @@
+// Loads the YAML configuration and checks every value before start-up.
+#include "server/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace tuilerie {
+
+namespace {
+
+std::string format_config_error(const std::filesystem::path& file, const std::string& key, int line,
+                                const std::string& reason) {
+  std::ostringstream out;
+  out << file.string();
+  if (line > 0) out << ":" << line;
+  if (!key.empty()) out << ": " << key;
+  out << ": " << reason;
+  return out.str();
+}
+
+// Reads typed values out of YAML nodes and reports errors with the key path.
+class config_reader {
+ public:
+  explicit config_reader(std::filesystem::path file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& reason) const {
+    const int line = node.IsDefined() && node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+    throw config_error(file_, key, line, reason);
+  }
+
+  void require_map(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsMap()) fail(node, key, "must be a mapping of keys to values");
+  }
+
+  // Rejects keys that the schema does not know, which are almost always typos.
+  void reject_unknown_keys(const YAML::Node& node, const std::string& key,
+                           const std::set<std::string>& known) const {
+    for (const auto& entry : node) {
+      const auto name = entry.first.as<std::string>();
+      if (!known.contains(name)) {
+        std::string expected;
+        for (const auto& k : known) expected += (expected.empty() ? "" : ", ") + k;
+        fail(entry.first, join(key, name), "unknown key; expected one of: " + expected);
+      }
+    }
+  }
+
+  std::string string(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsScalar()) fail(node, key, "must be a string");
+    return node.as<std::string>();
+  }
+
+  long long integer(const YAML::Node& node, const std::string& key, long long min, long long max) const {
+    const std::string text = node.IsScalar() ? node.Scalar() : std::string{};
+    long long value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (!node.IsScalar() || error != std::errc{} || end != text.data() + text.size() || value < min ||
+        value > max) {
+      fail(node, key,
+           "must be an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", got '" +
+               text + "'");
+    }
+    return value;
+  }
+
+  double number(const YAML::Node& node, const std::string& key, double min, double max) const {
+    double value = 0;
+    try {
+      value = node.as<double>();
+    } catch (const YAML::Exception&) {
+      fail(node, key, "must be a number");
+    }
+    if (!(value >= min && value <= max)) {
+      fail(node, key, "must be a number from " + trim_number(min) + " to " + trim_number(max) + ", got " +
+                          node.Scalar());
+    }
+    return value;
+  }
+
+  bool boolean(const YAML::Node& node, const std::string& key) const {
+    try {
+      return node.as<bool>();
+    } catch (const YAML::Exception&) {
+      fail(node, key, "must be true or false");
+    }
+  }
+
+  std::vector<std::string> string_list(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsSequence()) fail(node, key, "must be a list of strings");
+    std::vector<std::string> values;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      values.push_back(string(node[i], key + "[" + std::to_string(i) + "]"));
+    }
+    return values;
+  }
+
+  // Resolves a path relative to the configuration file's directory.
+  std::filesystem::path path(const YAML::Node& node, const std::string& key) const {
+    const std::filesystem::path value = string(node, key);
+    if (value.empty()) fail(node, key, "must not be empty");
+    return value.is_absolute() ? value : file_.parent_path() / value;
+  }
+
+  std::filesystem::path existing_file(const YAML::Node& node, const std::string& key) const {
+    auto resolved = path(node, key);
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(resolved, error)) {
+      fail(node, key, "file not found: " + resolved.string());
+    }
+    return resolved;
+  }
+
+  static std::string join(const std::string& parent, const std::string& child) {
+    return parent.empty() ? child : parent + "." + child;
+  }
+
+  const std::filesystem::path& file() const { return file_; }
+
+ private:
+  static std::string trim_number(double value) {
+    std::ostringstream out;
+    out << value;
+    return out.str();
+  }
+
+  std::filesystem::path file_;
+};
+
+bool is_power_of_two(long long value) { return value > 0 && (value & (value - 1)) == 0; }
+
+server_settings read_server(const config_reader& reader, const YAML::Node& node) {
+  server_settings server;
+  server.web_root = reader.file().parent_path() / "../web";
+  if (!node) return server;
+  reader.require_map(node, "server");
+  reader.reject_unknown_keys(node, "server", {"listen", "io_threads", "render_threads", "cors_origins", "web_root"});
+  if (node["web_root"]) server.web_root = reader.path(node["web_root"], "server.web_root");
+  if (node["listen"]) {
+    try {
+      server.listen = parse_listen_address(reader.string(node["listen"], "server.listen"));
+    } catch (const std::invalid_argument& error) {
+      reader.fail(node["listen"], "server.listen", error.what());
+    }
+  }
+  if (node["io_threads"]) {
+    server.io_threads = static_cast<unsigned>(reader.integer(node["io_threads"], "server.io_threads", 1, 256));
+  }
+  if (node["render_threads"]) {
+    server.render_threads =
+        static_cast<unsigned>(reader.integer(node["render_threads"], "server.render_threads", 1, 256));
+  }
+  if (node["cors_origins"]) {
+    server.cors_origins = reader.string_list(node["cors_origins"], "server.cors_origins");
+  }
+  return server;
+}
+
+cache_settings read_cache(const config_reader& reader, const YAML::Node& node) {
+  cache_settings cache;
+  cache.path = reader.file().parent_path() / cache.path;
+  if (!node) return cache;
+  reader.require_map(node, "cache");
+  reader.reject_unknown_keys(node, "cache", {"path", "initial_size_mb", "max_size_mb"});
+  if (node["path"]) cache.path = reader.path(node["path"], "cache.path");
+  if (node["initial_size_mb"]) {
+    cache.initial_size_mb =
+        static_cast<std::uint64_t>(reader.integer(node["initial_size_mb"], "cache.initial_size_mb", 1, 1 << 24));
+  }
+  if (node["max_size_mb"]) {
+    cache.max_size_mb =
+        static_cast<std::uint64_t>(reader.integer(node["max_size_mb"], "cache.max_size_mb", 1, 1 << 24));
+  }
+  if (cache.initial_size_mb > cache.max_size_mb) {
+    reader.fail(node["initial_size_mb"], "cache.initial_size_mb", "must not exceed cache.max_size_mb");
+  }
+  return cache;
+}
+
+std::vector<tile_format> read_formats(const config_reader& reader, const YAML::Node& node, const std::string& key) {
+  std::vector<tile_format> formats;
+  for (const auto& name : reader.string_list(node, key)) {
+    const auto format = parse_tile_format(name);
+    if (!format || name == "pbf") reader.fail(node, key, "unknown format '" + name + "'; expected png, webp or mvt");
+    if (std::find(formats.begin(), formats.end(), *format) == formats.end()) formats.push_back(*format);
+  }
+  if (formats.empty()) reader.fail(node, key, "must list at least one format");
+  return formats;
+}
+
+bbox read_bounds(const config_reader& reader, const YAML::Node& node, const std::string& key) {
+  if (!node.IsSequence() || node.size() != 4) {
+    reader.fail(node, key, "must be [west, south, east, north] in degrees");
+  }
+  bbox bounds;
+  bounds.minx = reader.number(node[0], key + "[0]", -180, 180);
+  bounds.miny = reader.number(node[1], key + "[1]", -90, 90);
+  bounds.maxx = reader.number(node[2], key + "[2]", -180, 180);
+  bounds.maxy = reader.number(node[3], key + "[3]", -90, 90);
+  if (bounds.minx >= bounds.maxx || bounds.miny >= bounds.maxy) {
+    reader.fail(node, key, "west must be less than east and south less than north");
+  }
+  return bounds;
+}
+
+void read_center(const config_reader& reader, const YAML::Node& node, const std::string& key,
+                 tileset_settings& tileset) {
+  if (!node.IsSequence() || node.size() != 3) reader.fail(node, key, "must be [longitude, latitude, zoom]");
+  tileset.center_lon = reader.number(node[0], key + "[0]", -180, 180);
+  tileset.center_lat = reader.number(node[1], key + "[1]", -90, 90);
+  tileset.center_zoom = static_cast<int>(reader.integer(node[2], key + "[2]", 0, max_zoom));
+}
+
+vector_layer_settings read_vector_layer(const config_reader& reader, const YAML::Node& node,
+                                        const std::string& key, const std::string& name) {
+  vector_layer_settings layer;
+  layer.name = name;
+  if (node.IsNull()) return layer;
+  reader.require_map(node, key);
+  reader.reject_unknown_keys(node, key, {"minzoom", "maxzoom", "fields"});
+  if (node["minzoom"]) layer.minzoom = static_cast<int>(reader.integer(node["minzoom"], key + ".minzoom", 0, max_zoom));
+  if (node["maxzoom"]) layer.maxzoom = static_cast<int>(reader.integer(node["maxzoom"], key + ".maxzoom", 0, max_zoom));
+  if (layer.minzoom > layer.maxzoom) reader.fail(node, key, "minzoom must not exceed maxzoom");
+  if (node["fields"]) layer.fields = reader.string_list(node["fields"], key + ".fields");
+  return layer;
+}
+
+vector_settings read_vector(const config_reader& reader, const YAML::Node& node, const std::string& key) {
+  vector_settings vector;
+  if (!node) return vector;
+  reader.require_map(node, key);
+  reader.reject_unknown_keys(node, key, {"extent", "buffer", "simplify", "layers"});
+  if (node["extent"]) {
+    const auto extent = reader.integer(node["extent"], key + ".extent", 256, 1 << 16);
+    if (!is_power_of_two(extent)) reader.fail(node["extent"], key + ".extent", "must be a power of two");
+    vector.extent = static_cast<std::uint32_t>(extent);
+  }
+  if (node["buffer"]) {
+    vector.buffer = static_cast<std::uint32_t>(reader.integer(node["buffer"], key + ".buffer", 0, vector.extent));
+  }
+  if (node["simplify"]) vector.simplify = reader.number(node["simplify"], key + ".simplify", 0, 64);
+  if (const auto layers = node["layers"]) {
+    reader.require_map(layers, key + ".layers");
+    for (const auto& entry : layers) {
+      const auto name = entry.first.as<std::string>();
+      vector.layers.push_back(read_vector_layer(reader, entry.second, key + ".layers." + name, name));
+    }
+  }
+  return vector;
+}
+
+std::vector<cache_control_rule> read_cache_control(const config_reader& reader, const YAML::Node& node,
+                                                   const std::string& key) {
+  std::vector<cache_control_rule> rules;
+  if (node.IsScalar()) {
+    rules.push_back({0, max_zoom, reader.string(node, key)});
+    return rules;
+  }
+  if (!node.IsSequence()) reader.fail(node, key, "must be a string or a list of {minzoom, maxzoom, value}");
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string item_key = key + "[" + std::to_string(i) + "]";
+    const auto item = node[i];
+    reader.require_map(item, item_key);
+    reader.reject_unknown_keys(item, item_key, {"minzoom", "maxzoom", "value"});
+    cache_control_rule rule;
+    if (item["minzoom"]) rule.minzoom = static_cast<int>(reader.integer(item["minzoom"], item_key + ".minzoom", 0, max_zoom));
+    if (item["maxzoom"]) rule.maxzoom = static_cast<int>(reader.integer(item["maxzoom"], item_key + ".maxzoom", 0, max_zoom));
+    if (!item["value"]) reader.fail(item, item_key + ".value", "missing; give the Cache-Control header value");
+    rule.value = reader.string(item["value"], item_key + ".value");
+    rules.push_back(rule);
+  }
+  return rules;
+}
+
+void read_tileset_zooms(const config_reader& reader, const YAML::Node& node, const std::string& key,
+                        tileset_settings& tileset) {
+  if (node["minzoom"]) tileset.minzoom = static_cast<int>(reader.integer(node["minzoom"], key + ".minzoom", 0, max_zoom));
+  if (node["maxzoom"]) tileset.maxzoom = static_cast<int>(reader.integer(node["maxzoom"], key + ".maxzoom", 0, max_zoom));
+  if (tileset.minzoom > tileset.maxzoom) reader.fail(node, key + ".minzoom", "must not exceed maxzoom");
+}
+
+tileset_settings read_tileset(const config_reader& reader, const YAML::Node& node, const std::string& name) {
+  const std::string key = "tilesets." + name;
+  reader.require_map(node, key);
+  reader.reject_unknown_keys(node, key,
+                             {"title", "description", "attribution", "style", "legend", "formats", "minzoom",
+                              "maxzoom", "bounds", "center", "metatile", "buffer", "vector", "cache_control"});
+  tileset_settings tileset;
+  tileset.name = name;
+  tileset.title = node["title"] ? reader.string(node["title"], key + ".title") : name;
+  if (node["description"]) tileset.description = reader.string(node["description"], key + ".description");
+  if (node["attribution"]) tileset.attribution = reader.string(node["attribution"], key + ".attribution");
+  if (!node["style"]) reader.fail(node, key + ".style", "missing; give the path of a Mapnik XML style");
+  tileset.style = reader.existing_file(node["style"], key + ".style");
+  if (node["legend"]) tileset.legend = reader.existing_file(node["legend"], key + ".legend");
+  if (node["formats"]) tileset.formats = read_formats(reader, node["formats"], key + ".formats");
+  read_tileset_zooms(reader, node, key, tileset);
+  if (node["bounds"]) tileset.bounds = read_bounds(reader, node["bounds"], key + ".bounds");
+  tileset.center_lon = (tileset.bounds.minx + tileset.bounds.maxx) / 2;
+  tileset.center_lat = (tileset.bounds.miny + tileset.bounds.maxy) / 2;
+  tileset.center_zoom = tileset.minzoom;
+  if (node["center"]) read_center(reader, node["center"], key + ".center", tileset);
+  if (node["metatile"]) {
+    const auto size = reader.integer(node["metatile"], key + ".metatile", 1, 16);
+    if (!is_power_of_two(size)) reader.fail(node["metatile"], key + ".metatile", "must be 1, 2, 4, 8 or 16");
+    tileset.metatile = static_cast<std::uint32_t>(size);
+  }
+  if (node["buffer"]) tileset.buffer = static_cast<std::uint32_t>(reader.integer(node["buffer"], key + ".buffer", 0, 1024));
+  tileset.vector = read_vector(reader, node["vector"], key + ".vector");
+  if (node["cache_control"]) tileset.cache_control = read_cache_control(reader, node["cache_control"], key + ".cache_control");
+  return tileset;
+}
+
+}  // namespace
+
+config_error::config_error(const std::filesystem::path& file, const std::string& key, int line,
+                           const std::string& reason)
+    : std::runtime_error(format_config_error(file, key, line, reason)) {}
+
+listen_address parse_listen_address(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    throw std::invalid_argument("must be HOST:PORT, for example 127.0.0.1:8080, got '" + text + "'");
+  }
+  listen_address address;
+  address.host = text.substr(0, colon);
+  if (address.host.size() > 2 && address.host.front() == '[' && address.host.back() == ']') {
+    address.host = address.host.substr(1, address.host.size() - 2);
+  }
+  const std::string port = text.substr(colon + 1);
+  unsigned value = 0;
+  const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (error != std::errc{} || end != port.data() + port.size() || value > 65535) {
+    throw std::invalid_argument("port must be a number from 0 to 65535, got '" + port + "'");
+  }
+  address.port = static_cast<std::uint16_t>(value);
+  return address;
+}
+
+bool is_valid_tileset_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
+bool tileset_settings::serves(tile_format format) const {
+  return std::find(formats.begin(), formats.end(), format) != formats.end();
+}
+
+config parse_config(const std::string& yaml_text, const std::filesystem::path& file) {
+  const config_reader reader(file);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& error) {
+    throw config_error(file, "", error.mark.line + 1, "invalid YAML: " + error.msg);
+  }
+  if (!root.IsMap()) throw config_error(file, "", 0, "must be a YAML mapping with a 'tilesets' key");
+  reader.reject_unknown_keys(root, "", {"server", "cache", "tilesets"});
+
+  config result;
+  result.file = file;
+  result.server = read_server(reader, root["server"]);
+  result.cache = read_cache(reader, root["cache"]);
+  const auto tilesets = root["tilesets"];
+  if (!tilesets) throw config_error(file, "tilesets", 0, "missing; the server needs at least one tileset");
+  reader.require_map(tilesets, "tilesets");
+  for (const auto& entry : tilesets) {
+    const auto name = entry.first.as<std::string>();
+    if (!is_valid_tileset_name(name)) {
+      reader.fail(entry.first, "tilesets." + name,
+                  "invalid tileset name; use 1 to 64 letters, digits, '-' or '_'");
+    }
+    result.tilesets.emplace(name, read_tileset(reader, entry.second, name));
+  }
+  if (result.tilesets.empty()) throw config_error(file, "tilesets", 0, "must name at least one tileset");
+  return result;
+}
+
+config load_config(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw config_error(file, "", 0, "cannot read the configuration file; check the path and permissions");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), std::filesystem::absolute(file));
+}
+
+}  // namespace tuilerie

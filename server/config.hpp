@@ -1,0 +1,102 @@
+// Tuilerie's configuration: the YAML file's schema as types, and its loader.
+#pragma once
+
+#include "render/tile_format.hpp"
+#include "render/tile_grid.hpp"
+#include "render/vector_settings.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tuilerie {
+
+// A configuration that cannot be used. The message names the file, the key
+// (as a dotted path), the line where yaml-cpp knows it, and what to fix.
+class config_error : public std::runtime_error {
+ public:
+  config_error(const std::filesystem::path& file, const std::string& key, int line,
+               const std::string& reason);
+};
+
+struct listen_address {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+};
+
+// Parses "HOST:PORT" (or "[v6]:PORT"); throws std::invalid_argument.
+listen_address parse_listen_address(const std::string& text);
+
+struct server_settings {
+  listen_address listen;
+  unsigned io_threads = 2;
+  unsigned render_threads = 2;
+  // Origins allowed by CORS; "*" allows every origin.
+  std::vector<std::string> cors_origins{"*"};
+  // The viewer's files; web_root/node_modules holds the npm packages it uses.
+  std::filesystem::path web_root;
+};
+
+struct cache_settings {
+  std::filesystem::path path = "var/cache";
+  // The LMDB map starts at initial_size_mb and grows up to max_size_mb.
+  std::uint64_t initial_size_mb = 64;
+  std::uint64_t max_size_mb = 1024;
+};
+
+struct cache_control_rule {
+  int minzoom = 0;
+  int maxzoom = max_zoom;
+  std::string value;  // the Cache-Control header sent for tiles in this range
+};
+
+struct tileset_settings {
+  std::string name;
+  std::string title;
+  std::string description;
+  std::string attribution;
+  std::filesystem::path style;   // Mapnik XML
+  std::optional<std::filesystem::path> legend;  // JSON legend shown by the viewer
+  std::vector<tile_format> formats{tile_format::png, tile_format::webp};
+  int minzoom = 0;
+  int maxzoom = 18;
+  bbox bounds{-180, -mercator_max_latitude, 180, mercator_max_latitude};  // degrees
+  double center_lon = 0;
+  double center_lat = 0;
+  int center_zoom = 2;
+  std::uint32_t metatile = 8;   // tiles per side, a power of two
+  std::uint32_t buffer = 128;   // pixels rendered around a metatile, then cropped
+  vector_settings vector;
+  std::vector<cache_control_rule> cache_control;
+
+  bool serves(tile_format format) const;
+  bool serves_zoom(int z) const { return z >= minzoom && z <= maxzoom; }
+};
+
+struct config {
+  std::filesystem::path file;
+  server_settings server;
+  cache_settings cache;
+  // Sorted by name, so listings are stable.
+  std::map<std::string, tileset_settings> tilesets;
+};
+
+// Whether a tileset name has 1 to 64 letters, digits, '-' or '_', the only
+// characters allowed, so names are safe in URLs, file names and cache keys.
+bool is_valid_tileset_name(std::string_view name);
+
+// Loads and validates a configuration file. Relative paths in it are taken
+// from the file's directory. Throws config_error.
+config load_config(const std::filesystem::path& file);
+
+// The same, from YAML text; `file` names the origin in error messages and
+// anchors relative paths.
+config parse_config(const std::string& yaml_text, const std::filesystem::path& file);
+
+}  // namespace tuilerie

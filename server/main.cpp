@@ -1,0 +1,155 @@
+// The tuilerie command: serve tiles (and, as they come, seed, purge, cache).
+#include "render/mapnik_setup.hpp"
+#include "render/render_pool.hpp"
+#include "render/shapefile_encoding.hpp"
+#include "render/vector_tile_renderer.hpp"
+#include "server/config.hpp"
+#include "server/http_server.hpp"
+#include "server/router.hpp"
+#include "server/site.hpp"
+#include "server/tile_service.hpp"
+#include "tilecache/tile_store.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <mapnik/map.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+namespace tuilerie {
+
+namespace {
+
+struct serve_options {
+  std::filesystem::path config_file;
+  std::string listen;
+  std::filesystem::path cache_path;
+  std::string log_level = "info";
+};
+
+// Loads each tileset's style once on this thread, so a broken style stops
+// start-up with its file name instead of failing on the first request, and
+// describes the vector layers for TileJSON.
+std::map<std::string, nlohmann::json> check_styles(const config& settings) {
+  std::map<std::string, nlohmann::json> vector_layers;
+  for (const auto& [name, tileset] : settings.tilesets) {
+    auto map = load_style(tileset.style);
+    apply_shapefile_encodings(*map);
+    if (!tileset.serves(tile_format::mvt)) continue;
+    auto layers = nlohmann::json::array();
+    for (const auto& layer : describe_vector_layers(*map, tileset.vector)) {
+      nlohmann::json fields = nlohmann::json::object();
+      for (const auto& field : layer.fields) fields[field.name] = field.type;
+      layers.push_back({{"id", layer.id},
+                        {"fields", fields},
+                        {"minzoom", layer.minzoom},
+                        {"maxzoom", layer.maxzoom},
+                        {"geometry_type", layer.geometry_type}});
+    }
+    vector_layers[name] = std::move(layers);
+  }
+  return vector_layers;
+}
+
+void apply_overrides(config& settings, const serve_options& options) {
+  if (!options.listen.empty()) {
+    try {
+      settings.server.listen = parse_listen_address(options.listen);
+    } catch (const std::invalid_argument& error) {
+      throw config_error(settings.file, "--listen", 0, error.what());
+    }
+  }
+  if (!options.cache_path.empty()) settings.cache.path = options.cache_path;
+}
+
+tile_store_options store_options(const cache_settings& cache) {
+  return {cache.path, cache.initial_size_mb << 20, cache.max_size_mb << 20};
+}
+
+render_pool_options pool_options(const config& settings) {
+  render_pool_options options;
+  options.threads = settings.server.render_threads;
+  for (const auto& [name, tileset] : settings.tilesets) options.styles[name] = tileset.style;
+  return options;
+}
+
+int serve(const serve_options& options) {
+  spdlog::set_level(spdlog::level::from_str(options.log_level));
+  config settings = load_config(options.config_file);
+  apply_overrides(settings, options);
+  setup_mapnik(default_font_directories());
+  const auto vector_layers = check_styles(settings);
+
+  tile_store store(store_options(settings.cache));
+  render_pool pool(pool_options(settings));
+  metrics counters;
+  tile_service tiles(settings, store, pool, counters);
+  const site_content site(settings);
+  server_state state{settings, tiles, store, pool, counters, site, vector_layers};
+
+  boost::asio::io_context io(static_cast<int>(settings.server.io_threads));
+  http_server server(io, settings.server.listen,
+                     [&state](http_request&& request, responder respond) {
+                       route_request(state, std::move(request), std::move(respond));
+                     });
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int signal) {
+    spdlog::info("received signal {}; stopping", signal);
+    server.stop();
+    io.stop();
+  });
+
+  spdlog::info("serving {} tilesets from {} with {} I/O and {} render threads; cache at {}",
+               settings.tilesets.size(), settings.file.string(), settings.server.io_threads,
+               settings.server.render_threads, settings.cache.path.string());
+  // Tests and scripts read the bound port from this line on standard output.
+  std::printf("Tuilerie listening on http://%s:%u/\n", settings.server.listen.host.c_str(), server.port());
+  std::fflush(stdout);
+
+  std::vector<std::thread> io_threads;
+  for (unsigned i = 1; i < settings.server.io_threads; ++i) io_threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& thread : io_threads) thread.join();
+  pool.stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+}  // namespace tuilerie
+
+int main(int argc, char** argv) {
+  CLI::App app{"Tuilerie: raster and vector map tiles from Mapnik styles, with an LMDB cache."};
+  app.require_subcommand(1);
+
+  tuilerie::serve_options serve;
+  auto* serve_command = app.add_subcommand("serve", "Serve tiles over HTTP.");
+  serve_command->add_option("--config,-c", serve.config_file, "YAML configuration file")->required();
+  serve_command->add_option("--listen", serve.listen, "HOST:PORT to listen on, overriding server.listen");
+  serve_command->add_option("--cache", serve.cache_path, "LMDB cache directory, overriding cache.path");
+  serve_command->add_option("--log-level", serve.log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*serve_command) return tuilerie::serve(serve);
+  } catch (const tuilerie::config_error& error) {
+    std::cerr << "tuilerie: invalid configuration: " << error.what() << "\n";
+    return 2;
+  } catch (const tuilerie::style_error& error) {
+    std::cerr << "tuilerie: invalid style: " << error.what() << "\n";
+    return 2;
+  } catch (const tuilerie::cache_error& error) {
+    std::cerr << "tuilerie: cannot open the tile cache: " << error.what() << "\n";
+    return 2;
+  } catch (const std::exception& error) {
+    std::cerr << "tuilerie: " << error.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

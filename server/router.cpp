@@ -1,0 +1,310 @@
+// Request dispatch and the handlers of Tuilerie's routes.
+#include "server/router.hpp"
+
+#include "render/gzip.hpp"
+#include "render/render_pool.hpp"
+#include "server/responses.hpp"
+#include "server/tilejson.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <memory>
+
+namespace tuilerie {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+constexpr const char* default_tile_cache_control = "public, max-age=600";
+constexpr const char* metadata_cache_control = "public, max-age=60";
+
+struct request_context {
+  server_state& state;
+  http_request request;
+  responder respond;
+  std::string route = "other";
+  std::string tileset;  // a configured tileset name, or empty
+
+  // Adds the headers every response carries, counts it and sends it.
+  void send(http_response response) {
+    if (request.method() != http::verb::options) {
+      add_cors_headers(response, request, state.settings.server.cors_origins);
+    }
+    finish_response(response, request);
+    state.counters.count_request(route, tileset, response.result_int());
+    respond(std::move(response));
+  }
+};
+
+using context_ptr = std::shared_ptr<request_context>;
+
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+std::string_view query_of(std::string_view target) {
+  const auto question = target.find('?');
+  return question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+}
+
+// The value of a query parameter, or nullopt when absent. Values are taken
+// as they are: the parameters read here never need percent-decoding.
+std::optional<std::string_view> query_parameter(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto item = query.substr(0, amp);
+    const auto equals = item.find('=');
+    if (item.substr(0, equals) == name) {
+      return equals == std::string_view::npos ? std::string_view{} : item.substr(equals + 1);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+bool is_safe_host(std::string_view host) {
+  return !host.empty() && host.size() <= 255 && std::all_of(host.begin(), host.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+           c == ':' || c == '[' || c == ']';
+  });
+}
+
+// The URL prefix clients used to reach the server, for absolute URLs in
+// TileJSON and styles. Falls back to the listen address for a missing or
+// malformed Host header.
+std::string base_url(const request_context& context) {
+  const auto host = context.request[http::field::host];
+  if (is_safe_host(host)) return "http://" + std::string(host);
+  const auto& listen = context.state.settings.server.listen;
+  return "http://" + listen.host + ":" + std::to_string(listen.port);
+}
+
+const tileset_settings* find_tileset(const config& settings, std::string_view name) {
+  const auto found = settings.tilesets.find(std::string(name));
+  return found == settings.tilesets.end() ? nullptr : &found->second;
+}
+
+std::string cache_control_for(const tileset_settings& tileset, int z) {
+  for (const auto& rule : tileset.cache_control) {
+    if (z >= rule.minzoom && z <= rule.maxzoom) return rule.value;
+  }
+  return default_tile_cache_control;
+}
+
+// Whether the client's validators show it already has this representation.
+bool is_not_modified(const http_request& request, std::string_view etag, std::int64_t last_modified) {
+  const auto if_none_match = request[http::field::if_none_match];
+  if (!if_none_match.empty()) return if_none_match_matches(if_none_match, etag);
+  const auto if_modified_since = request[http::field::if_modified_since];
+  if (if_modified_since.empty()) return false;
+  const auto since = parse_http_date(if_modified_since);
+  return since && last_modified <= *since;
+}
+
+http_response not_modified(const std::string& etag, const std::string& cache_control) {
+  http_response response{http::status::not_modified, 11};
+  response.set(http::field::etag, etag);
+  response.set(http::field::cache_control, cache_control);
+  return response;
+}
+
+http_response tile_response(const request_context& context, const tile_request& tile, const cached_tile& cached) {
+  const tileset_settings& tileset = context.state.settings.tilesets.at(tile.tileset);
+  const std::string cache_control = cache_control_for(tileset, tile.tile.z);
+  const bool vector = tile.format == tile_format::mvt;
+  const bool send_gzip = vector && accepts_gzip(context.request[http::field::accept_encoding]);
+  const std::string etag = format_etag(cached.etag, vector && !send_gzip ? "-identity" : "");
+
+  http_response response{http::status::ok, 11};
+  if (is_not_modified(context.request, etag, cached.created_unix)) {
+    response = not_modified(etag, cache_control);
+  } else if (cached.body.empty()) {
+    response.result(http::status::no_content);
+  } else {
+    response.set(http::field::content_type, content_type_of(tile.format));
+    response.body() = send_gzip || !vector ? cached.body : gzip_decompress(cached.body);
+    if (send_gzip) response.set(http::field::content_encoding, "gzip");
+  }
+  if (vector) response.set(http::field::vary, "Accept-Encoding");
+  response.set(http::field::etag, etag);
+  response.set(http::field::cache_control, cache_control);
+  response.set(http::field::last_modified, format_http_date(cached.created_unix));
+  return response;
+}
+
+void handle_tile(const context_ptr& context, std::string_view path) {
+  context->route = "tile";
+  const auto parsed = parse_tile_path(path);
+  if (const auto* error = std::get_if<tile_path_error>(&parsed)) {
+    const auto status = error->reason == tile_path_error::kind::outside_grid ? http::status::not_found
+                                                                             : http::status::bad_request;
+    return context->send(json_error(status, error->message));
+  }
+  const auto& tile = std::get<tile_request>(parsed);
+  const tileset_settings* tileset = find_tileset(context->state.settings, tile.tileset);
+  if (!tileset) return context->send(json_error(http::status::not_found, "unknown tileset; see /catalog"));
+  context->tileset = tileset->name;
+  if (!tileset->serves(tile.format)) {
+    return context->send(json_error(http::status::not_found, "this tileset does not serve that format; see /catalog"));
+  }
+  if (!tileset->serves_zoom(tile.tile.z)) {
+    return context->send(json_error(http::status::not_found,
+                                    "zoom outside the tileset's range " + std::to_string(tileset->minzoom) + "-" +
+                                        std::to_string(tileset->maxzoom)));
+  }
+  context->state.tiles.get_tile(tile, [context, tile](tile_result result) {
+    switch (result.outcome) {
+      case tile_result::status::ok:
+        return context->send(tile_response(*context, tile, *result.tile));
+      case tile_result::status::overloaded: {
+        auto response = json_error(http::status::service_unavailable, "the server is busy rendering; retry shortly");
+        response.set(http::field::retry_after, "1");
+        return context->send(std::move(response));
+      }
+      case tile_result::status::failed:
+        return context->send(
+            json_error(http::status::internal_server_error, "rendering this tile failed; the server log has details"));
+    }
+  });
+}
+
+void handle_tilejson(const context_ptr& context, std::string_view name) {
+  context->route = "tilejson";
+  const tileset_settings* tileset = find_tileset(context->state.settings, name);
+  if (!tileset) return context->send(json_error(http::status::not_found, "unknown tileset; see /catalog"));
+  context->tileset = tileset->name;
+
+  const auto query = query_of(context->request.target());
+  tile_format format = tileset->formats.front();
+  if (const auto requested = query_parameter(query, "format")) {
+    const auto parsed = parse_tile_format(*requested);
+    if (!parsed || !tileset->serves(*parsed)) {
+      return context->send(json_error(http::status::bad_request, "format must be one this tileset serves; see /catalog"));
+    }
+    format = *parsed;
+  }
+  std::uint8_t scale = 1;
+  if (const auto requested = query_parameter(query, "scale")) {
+    if (*requested != "1" && *requested != "2") {
+      return context->send(json_error(http::status::bad_request, "scale must be 1 or 2"));
+    }
+    scale = *requested == "2" && is_raster(format) ? 2 : 1;
+  }
+  const auto& layers = context->state.vector_layers;
+  const auto found = layers.find(tileset->name);
+  const auto document = make_tilejson(*tileset, format, scale, base_url(*context),
+                                      found == layers.end() ? nlohmann::json::array() : found->second);
+  auto response = json_response(http::status::ok, document.dump());
+  response.set(http::field::cache_control, metadata_cache_control);
+  context->send(std::move(response));
+}
+
+void handle_catalog(const context_ptr& context) {
+  context->route = "catalog";
+  auto response = json_response(http::status::ok, make_catalog(context->state.settings, base_url(*context)).dump());
+  response.set(http::field::cache_control, metadata_cache_control);
+  context->send(std::move(response));
+}
+
+void handle_health(const context_ptr& context) {
+  context->route = "health";
+  const auto stats = context->state.store.stats();
+  nlohmann::json body{
+      {"status", "ok"},
+      {"cache", {{"status", "ok"}, {"entries", stats.entries}, {"map_size_bytes", stats.map_size_bytes}}},
+      {"render_pool",
+       {{"status", "ok"},
+        {"threads", context->state.pool.threads()},
+        {"busy", context->state.pool.busy()},
+        {"queued", context->state.pool.queued()}}},
+  };
+  auto response = json_response(http::status::ok, body.dump());
+  response.set(http::field::cache_control, "no-store");
+  context->send(std::move(response));
+}
+
+void handle_metrics(const context_ptr& context) {
+  context->route = "metrics";
+  std::string text;
+  context->state.counters.write_prometheus(text);
+  const auto stats = context->state.store.stats();
+  text += fmt::format(
+      "# HELP tuilerie_cache_entries Tiles in the LMDB cache.\n# TYPE tuilerie_cache_entries gauge\n"
+      "tuilerie_cache_entries {}\n"
+      "# HELP tuilerie_cache_map_size_bytes Current LMDB map size.\n# TYPE tuilerie_cache_map_size_bytes gauge\n"
+      "tuilerie_cache_map_size_bytes {}\n"
+      "# HELP tuilerie_cache_used_bytes LMDB pages in use.\n# TYPE tuilerie_cache_used_bytes gauge\n"
+      "tuilerie_cache_used_bytes {}\n"
+      "# HELP tuilerie_cache_evictions_total Entries evicted to make room.\n"
+      "# TYPE tuilerie_cache_evictions_total counter\ntuilerie_cache_evictions_total {}\n"
+      "# HELP tuilerie_render_queue_length Jobs waiting for a render thread.\n"
+      "# TYPE tuilerie_render_queue_length gauge\ntuilerie_render_queue_length {}\n",
+      stats.entries, stats.map_size_bytes, stats.used_bytes, stats.evictions, context->state.pool.queued());
+  auto response = json_response(http::status::ok, std::move(text), "text/plain; version=0.0.4; charset=utf-8");
+  response.set(http::field::cache_control, "no-store");
+  context->send(std::move(response));
+}
+
+void handle_static(const context_ptr& context, const std::string& path) {
+  context->route = "static";
+  const static_file* file = context->state.site.find(path);
+  if (!file) return context->send(json_error(http::status::not_found, "not found; the viewer is at /"));
+  std::string body = file->body;
+  if (file->has_base_url_placeholder) {
+    const std::string base = base_url(*context);
+    for (auto at = body.find("{base_url}"); at != std::string::npos; at = body.find("{base_url}", at + base.size())) {
+      body.replace(at, 10, base);
+    }
+  }
+  const std::string etag = format_etag(hash_tile_body(body));
+  http_response response{http::status::ok, 11};
+  if (if_none_match_matches(context->request[http::field::if_none_match], etag)) {
+    response.result(http::status::not_modified);
+  } else {
+    response.set(http::field::content_type, file->content_type);
+    response.body() = std::move(body);
+  }
+  response.set(http::field::etag, etag);
+  response.set(http::field::cache_control, file->cache_control);
+  context->send(std::move(response));
+}
+
+void dispatch(const context_ptr& context) {
+  const std::string path(path_of(context->request.target()));
+  if (path.starts_with("/tiles/")) {
+    const std::string_view rest = std::string_view(path).substr(7);
+    if (rest.ends_with(".json") && rest.find('/') == std::string_view::npos) {
+      return handle_tilejson(context, rest.substr(0, rest.size() - 5));
+    }
+    return handle_tile(context, rest);
+  }
+  if (path == "/catalog") return handle_catalog(context);
+  if (path == "/health") return handle_health(context);
+  if (path == "/metrics") return handle_metrics(context);
+  handle_static(context, path);
+}
+
+}  // namespace
+
+void route_request(server_state& state, http_request&& request, responder respond) {
+  auto context = std::make_shared<request_context>(state, std::move(request), std::move(respond));
+  const auto target = context->request.target();
+  if (target.empty() || target.front() != '/') {
+    return context->send(json_error(http::status::bad_request, "the request target must be a path starting with /"));
+  }
+  switch (context->request.method()) {
+    case http::verb::get:
+    case http::verb::head:
+      return dispatch(context);
+    case http::verb::options:
+      return context->send(preflight_response(context->request, state.settings.server.cors_origins));
+    default: {
+      auto response = json_error(http::status::method_not_allowed, "only GET, HEAD and OPTIONS are allowed");
+      response.set(http::field::allow, "GET, HEAD, OPTIONS");
+      return context->send(std::move(response));
+    }
+  }
+}
+
+}  // namespace tuilerie

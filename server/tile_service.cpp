@@ -1,0 +1,169 @@
+// Tile serving: cache first, then one coalesced render per metatile.
+#include "server/tile_service.hpp"
+
+#include "render/gzip.hpp"
+#include "render/raster_renderer.hpp"
+#include "render/render_pool.hpp"
+#include "render/vector_tile_renderer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+namespace tuilerie {
+
+struct tile_service::render_outcome {
+  bool overloaded = false;  // the render pool's queue was full
+  std::string error;        // empty on success
+  std::vector<std::pair<tile_id, std::shared_ptr<const cached_tile>>> tiles;
+};
+
+namespace {
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The version of a tileset's data, from its style file's bytes.
+// TODO: include the data files the style reads, and watch them, so that
+// editing a data file alone makes cached tiles stale.
+std::uint64_t style_version(const std::filesystem::path& style) {
+  std::ifstream in(style, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return hash_tile_body(bytes.str());
+}
+
+// Raster tiles of one metatile share a render, vector tiles render alone.
+tile_id render_unit(const tile_request& request, const tileset_settings& tileset) {
+  if (!is_raster(request.format)) return request.tile;
+  const metatile meta = metatile_of(request.tile, tileset.metatile);
+  return {meta.z, meta.x, meta.y};
+}
+
+std::shared_ptr<const cached_tile> make_cached_tile(std::string body, std::uint64_t version) {
+  auto tile = std::make_shared<cached_tile>();
+  tile->etag = hash_tile_body(body);
+  tile->body = std::move(body);
+  tile->created_unix = unix_now();
+  tile->data_version = version;
+  return tile;
+}
+
+}  // namespace
+
+tile_service::tile_service(const config& settings, tile_store& store, render_pool& pool, metrics& counters)
+    : settings_(settings), store_(store), pool_(pool), metrics_(counters) {
+  for (const auto& [name, tileset] : settings_.tilesets) {
+    data_versions_[name] = style_version(tileset.style);
+  }
+}
+
+std::uint64_t tile_service::data_version(const std::string& tileset) const { return data_versions_.at(tileset); }
+
+void tile_service::get_tile(const tile_request& request, callback done) {
+  const tile_key key{request.tileset, request.format, request.scale, request.tile};
+  if (auto cached = store_.get(key); cached && cached->data_version == data_version(request.tileset)) {
+    ++metrics_.cache_hits;
+    done({tile_result::status::ok, std::make_shared<const cached_tile>(std::move(*cached)), {}});
+    return;
+  }
+  ++metrics_.cache_misses;
+
+  const tileset_settings& tileset = settings_.tilesets.at(request.tileset);
+  const tile_key unit_key{request.tileset, request.format, request.scale, render_unit(request, tileset)};
+  const std::string coalescing_key = encode_tile_key(unit_key);
+  const tile_id wanted = request.tile;
+  const bool first = renders_.join(coalescing_key, [done, wanted](const outcome_ptr& outcome) {
+    if (outcome->overloaded) {
+      done({tile_result::status::overloaded, nullptr, outcome->error});
+      return;
+    }
+    if (!outcome->error.empty()) {
+      done({tile_result::status::failed, nullptr, outcome->error});
+      return;
+    }
+    for (const auto& [tile, bytes] : outcome->tiles) {
+      if (tile == wanted) {
+        done({tile_result::status::ok, bytes, {}});
+        return;
+      }
+    }
+    done({tile_result::status::failed, nullptr, "the render did not produce the requested tile"});
+  });
+  if (first) {
+    render(request, coalescing_key);
+  } else {
+    ++metrics_.coalesced_waits;
+  }
+}
+
+void tile_service::render(const tile_request& request, const std::string& coalescing_key) {
+  const bool queued = pool_.try_submit([this, request, coalescing_key](render_context& context) {
+    const auto started = std::chrono::steady_clock::now();
+    outcome_ptr outcome = is_raster(request.format) ? render_raster(context, request) : render_vector(context, request);
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+    metrics_.observe_render(request.tileset, elapsed.count());
+    if (outcome->error.empty()) {
+      store(request, *outcome);
+    } else {
+      ++metrics_.render_failures;
+    }
+    renders_.complete(coalescing_key, outcome);
+  });
+  if (!queued) {
+    ++metrics_.render_rejected;
+    auto outcome = std::make_shared<render_outcome>();
+    outcome->overloaded = true;
+    outcome->error = "the render queue is full";
+    renders_.complete(coalescing_key, outcome);
+  }
+}
+
+tile_service::outcome_ptr tile_service::render_raster(render_context& context, const tile_request& request) const {
+  auto outcome = std::make_shared<render_outcome>();
+  const tileset_settings& tileset = settings_.tilesets.at(request.tileset);
+  const metatile meta = metatile_of(request.tile, tileset.metatile);
+  try {
+    const raster_options options{request.format, request.scale, tileset.buffer};
+    const std::uint64_t version = data_version(request.tileset);
+    for (auto& encoded : render_raster_metatile(context.map(request.tileset), meta, options)) {
+      outcome->tiles.emplace_back(encoded.tile, make_cached_tile(std::move(encoded.bytes), version));
+    }
+  } catch (const std::exception& error) {
+    spdlog::error("render failed: tileset {} metatile {}/{}/{} size {}: {}", request.tileset, meta.z, meta.x, meta.y,
+                  meta.size, error.what());
+    outcome->error = error.what();
+  }
+  return outcome;
+}
+
+tile_service::outcome_ptr tile_service::render_vector(render_context& context, const tile_request& request) const {
+  auto outcome = std::make_shared<render_outcome>();
+  const tileset_settings& tileset = settings_.tilesets.at(request.tileset);
+  try {
+    const std::string pbf = render_vector_tile(context.map(request.tileset), request.tile, tileset.vector);
+    // Stored compressed: most clients accept gzip, and the rest get it inflated.
+    std::string body = pbf.empty() ? std::string{} : gzip_compress(pbf);
+    outcome->tiles.emplace_back(request.tile, make_cached_tile(std::move(body), data_version(request.tileset)));
+  } catch (const std::exception& error) {
+    spdlog::error("vector tile failed: tileset {} tile {}/{}/{}: {}", request.tileset, request.tile.z, request.tile.x,
+                  request.tile.y, error.what());
+    outcome->error = error.what();
+  }
+  return outcome;
+}
+
+void tile_service::store(const tile_request& request, const render_outcome& outcome) {
+  std::vector<std::pair<tile_key, cached_tile>> entries;
+  entries.reserve(outcome.tiles.size());
+  for (const auto& [tile, bytes] : outcome.tiles) {
+    entries.emplace_back(tile_key{request.tileset, request.format, request.scale, tile}, *bytes);
+  }
+  if (!store_.put_batch(entries)) ++metrics_.cache_write_failures;
+}
+
+}  // namespace tuilerie

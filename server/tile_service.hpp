@@ -1,0 +1,65 @@
+// Serves tiles: cache lookup, coalesced rendering on the render pool, storing.
+#pragma once
+
+#include "server/config.hpp"
+#include "server/metrics.hpp"
+#include "server/tile_path.hpp"
+#include "tilecache/coalescer.hpp"
+#include "tilecache/tile_store.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tuilerie {
+
+class render_pool;
+
+struct tile_result {
+  enum class status {
+    ok,          // tile holds the bytes (an empty body means a tile with no data)
+    failed,      // the render failed; error says why
+    overloaded,  // the render queue is full; retry later
+  };
+  status outcome = status::ok;
+  std::shared_ptr<const cached_tile> tile;
+  std::string error;
+};
+
+// Serves one tile request. Fresh cached tiles are answered at once. A miss
+// renders the whole metatile (or the vector tile) once on the render pool,
+// however many requests wait for it, stores every tile in one batch and
+// answers all waiters.
+class tile_service {
+ public:
+  using callback = std::function<void(tile_result)>;
+
+  tile_service(const config& settings, tile_store& store, render_pool& pool, metrics& counters);
+
+  // Calls done exactly once, on the calling thread for a cache hit and on a
+  // render thread otherwise. The request's tileset must exist, serve the
+  // format and cover the zoom: the router checks that first.
+  void get_tile(const tile_request& request, callback done);
+
+  // The data version that fresh tiles of the tileset were rendered from.
+  std::uint64_t data_version(const std::string& tileset) const;
+
+ private:
+  struct render_outcome;
+  using outcome_ptr = std::shared_ptr<const render_outcome>;
+
+  void render(const tile_request& request, const std::string& coalescing_key);
+  outcome_ptr render_raster(class render_context& context, const tile_request& request) const;
+  outcome_ptr render_vector(class render_context& context, const tile_request& request) const;
+  void store(const tile_request& request, const render_outcome& outcome);
+
+  const config& settings_;
+  tile_store& store_;
+  render_pool& pool_;
+  metrics& metrics_;
+  std::map<std::string, std::uint64_t> data_versions_;
+  coalescer<std::string, outcome_ptr> renders_;
+};
+
+}  // namespace tuilerie

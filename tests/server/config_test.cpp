@@ -1,0 +1,148 @@
+// Configuration loading: valid files, and errors that name the file and key.
+#include "server/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace tuilerie {
+namespace {
+
+const std::filesystem::path source_dir = TUILERIE_SOURCE_DIR;
+
+// A config file placed in the source tree's config/ folder, so that relative
+// style paths resolve to styles/ as in the shipped configurations.
+const std::filesystem::path config_file = source_dir / "config" / "unit-test.yaml";
+
+std::string minimal_tileset(const std::string& extra = "") {
+  return "tilesets:\n"
+         "  flood:\n"
+         "    style: ../tests/data/config/minimal.xml\n" +
+         extra;
+}
+
+std::string error_of(const std::string& yaml) {
+  try {
+    parse_config(yaml, config_file);
+  } catch (const config_error& error) {
+    return error.what();
+  }
+  return "no error";
+}
+
+TEST(Config, MinimalFileGetsDefaults) {
+  const config loaded = parse_config(minimal_tileset(), config_file);
+  ASSERT_EQ(loaded.tilesets.size(), 1u);
+  const tileset_settings& flood = loaded.tilesets.at("flood");
+  EXPECT_EQ(flood.title, "flood");
+  EXPECT_EQ(flood.metatile, 8u);
+  EXPECT_EQ(flood.vector.extent, 4096u);
+  EXPECT_TRUE(flood.serves(tile_format::png));
+  EXPECT_FALSE(flood.serves(tile_format::mvt));
+  EXPECT_EQ(loaded.server.listen.port, 8080);
+  EXPECT_EQ(loaded.cache.path, config_file.parent_path() / "var/cache");
+}
+
+TEST(Config, RelativePathsResolveFromConfigDirectory) {
+  const config loaded = parse_config(minimal_tileset(), config_file);
+  EXPECT_EQ(loaded.tilesets.at("flood").style, source_dir / "config" / "../tests/data/config/minimal.xml");
+}
+
+TEST(Config, FullTilesetIsRead) {
+  const config loaded = parse_config(
+      "server:\n  listen: 0.0.0.0:9000\n  render_threads: 3\n"
+      "cache:\n  path: /tmp/tuilerie-cache\n  max_size_mb: 200\n" +
+          minimal_tileset("    formats: [png, mvt]\n    minzoom: 4\n    maxzoom: 16\n"
+                          "    bounds: [1.5, 47.5, 2.5, 48.2]\n    center: [1.9, 47.9, 11]\n    metatile: 4\n"
+                          "    vector:\n      extent: 8192\n      buffer: 16\n      layers:\n"
+                          "        zones:\n          maxzoom: 14\n          fields: [alea]\n"
+                          "    cache_control:\n      - {minzoom: 0, maxzoom: 10, value: 'public, max-age=86400'}\n"),
+      config_file);
+  EXPECT_EQ(loaded.server.listen.host, "0.0.0.0");
+  EXPECT_EQ(loaded.server.listen.port, 9000);
+  EXPECT_EQ(loaded.server.render_threads, 3u);
+  EXPECT_EQ(loaded.cache.path, "/tmp/tuilerie-cache");
+  EXPECT_EQ(loaded.cache.max_size_mb, 200u);
+  const tileset_settings& flood = loaded.tilesets.at("flood");
+  EXPECT_TRUE(flood.serves(tile_format::mvt));
+  EXPECT_FALSE(flood.serves(tile_format::webp));
+  EXPECT_EQ(flood.minzoom, 4);
+  EXPECT_EQ(flood.maxzoom, 16);
+  EXPECT_DOUBLE_EQ(flood.bounds.minx, 1.5);
+  EXPECT_EQ(flood.center_zoom, 11);
+  EXPECT_EQ(flood.metatile, 4u);
+  EXPECT_EQ(flood.vector.extent, 8192u);
+  ASSERT_EQ(flood.vector.layers.size(), 1u);
+  EXPECT_EQ(flood.vector.layers[0].name, "zones");
+  EXPECT_EQ(flood.vector.layers[0].maxzoom, 14);
+  EXPECT_EQ(flood.vector.layers[0].fields, std::vector<std::string>{"alea"});
+  ASSERT_EQ(flood.cache_control.size(), 1u);
+  EXPECT_EQ(flood.cache_control[0].value, "public, max-age=86400");
+}
+
+TEST(Config, ErrorNamesFileLineAndKey) {
+  const std::string message = error_of(minimal_tileset("    maxzoom: abc\n"));
+  EXPECT_NE(message.find("unit-test.yaml:4"), std::string::npos) << message;
+  EXPECT_NE(message.find("tilesets.flood.maxzoom"), std::string::npos) << message;
+  EXPECT_NE(message.find("'abc'"), std::string::npos) << message;
+}
+
+TEST(Config, UnknownKeyIsRejected) {
+  const std::string message = error_of(minimal_tileset("    max_zoom: 12\n"));
+  EXPECT_NE(message.find("tilesets.flood.max_zoom"), std::string::npos) << message;
+  EXPECT_NE(message.find("unknown key"), std::string::npos) << message;
+}
+
+TEST(Config, MissingStyleFileIsNamed) {
+  const std::string message = error_of("tilesets:\n  flood:\n    style: ../styles/nope.xml\n");
+  EXPECT_NE(message.find("tilesets.flood.style"), std::string::npos) << message;
+  EXPECT_NE(message.find("nope.xml"), std::string::npos) << message;
+}
+
+TEST(Config, MissingStyleKeyIsNamed) {
+  const std::string message = error_of("tilesets:\n  flood:\n    title: Flood\n");
+  EXPECT_NE(message.find("tilesets.flood.style"), std::string::npos) << message;
+  EXPECT_NE(message.find("missing"), std::string::npos) << message;
+}
+
+TEST(Config, InvalidValuesAreRejected) {
+  EXPECT_NE(error_of(minimal_tileset("    formats: [png, gif]\n")).find("unknown format 'gif'"), std::string::npos);
+  EXPECT_NE(error_of(minimal_tileset("    metatile: 6\n")).find("tilesets.flood.metatile"), std::string::npos);
+  EXPECT_NE(error_of(minimal_tileset("    minzoom: 12\n    maxzoom: 4\n")).find("must not exceed"), std::string::npos);
+  EXPECT_NE(error_of(minimal_tileset("    bounds: [3, 47, 2, 48]\n")).find("west must be less than east"),
+            std::string::npos);
+  EXPECT_NE(error_of(minimal_tileset("    vector:\n      extent: 1000\n")).find("power of two"), std::string::npos);
+  EXPECT_NE(error_of("server:\n  listen: localhost\n" + minimal_tileset()).find("server.listen"), std::string::npos);
+  EXPECT_NE(error_of("tilesets:\n  ../etc:\n    style: x.xml\n").find("invalid tileset name"), std::string::npos);
+}
+
+TEST(Config, InvalidYamlReportsLine) {
+  const std::string message = error_of("tilesets:\n  flood: [unclosed\n");
+  EXPECT_NE(message.find("invalid YAML"), std::string::npos) << message;
+  EXPECT_NE(message.find("unit-test.yaml:"), std::string::npos) << message;
+}
+
+TEST(Config, NoTilesetsIsAnError) {
+  EXPECT_NE(error_of("server:\n  io_threads: 2\n").find("tilesets"), std::string::npos);
+}
+
+TEST(Config, UnreadableFileIsNamed) {
+  try {
+    load_config("/nonexistent/tuilerie.yaml");
+    FAIL() << "expected config_error";
+  } catch (const config_error& error) {
+    EXPECT_NE(std::string(error.what()).find("/nonexistent/tuilerie.yaml"), std::string::npos);
+  }
+}
+
+TEST(Config, ListenAddressParsing) {
+  EXPECT_EQ(parse_listen_address("127.0.0.1:0").port, 0);
+  EXPECT_EQ(parse_listen_address("[::1]:8080").host, "::1");
+  EXPECT_THROW(parse_listen_address("127.0.0.1"), std::invalid_argument);
+  EXPECT_THROW(parse_listen_address("127.0.0.1:70000"), std::invalid_argument);
+  EXPECT_THROW(parse_listen_address("127.0.0.1:80x"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace tuilerie
