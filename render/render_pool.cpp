@@ -2,25 +2,49 @@
 #include "render/render_pool.hpp"
 
 #include "render/mapnik_setup.hpp"
+#include "render/shapefile_encoding.hpp"
 
 #include <mapnik/map.hpp>
 #include <spdlog/spdlog.h>
 
 namespace tuilerie {
 
-render_context::render_context(const style_files& styles) : styles_(styles) {}
+style_registry::style_registry(style_files styles) : styles_(std::move(styles)) {
+  for (const auto& [tileset, path] : styles_) generations_[tileset] = 1;
+}
+
+std::uint64_t style_registry::generation(const std::string& tileset) const {
+  const std::lock_guard lock(mutex_);
+  return generations_.at(tileset);
+}
+
+void style_registry::bump(const std::string& tileset) {
+  const std::lock_guard lock(mutex_);
+  ++generations_.at(tileset);
+}
+
+render_context::render_context(style_registry& styles) : styles_(styles) {}
 
 render_context::~render_context() = default;
 
 mapnik::Map& render_context::map(const std::string& tileset) {
+  const std::uint64_t generation = styles_.generation(tileset);
   auto found = maps_.find(tileset);
-  if (found == maps_.end()) {
-    found = maps_.emplace(tileset, load_style(styles_.at(tileset))).first;
+  if (found != maps_.end() && found->second.generation == generation) return *found->second.map;
+  try {
+    auto map = load_style(styles_.style(tileset));
+    apply_shapefile_encodings(*map);
+    maps_[tileset] = {std::move(map), generation};
+  } catch (const style_error& error) {
+    if (found == maps_.end()) throw;
+    spdlog::error("reloading tileset {} failed, keeping the previous style: {}", tileset, error.what());
+    found->second.generation = generation;
   }
-  return *found->second;
+  return *maps_.at(tileset).map;
 }
 
-render_pool::render_pool(render_pool_options options) : options_(std::move(options)) {
+render_pool::render_pool(style_registry& styles, render_pool_options options)
+    : styles_(styles), options_(std::move(options)) {
   threads_.reserve(options_.threads);
   for (unsigned i = 0; i < options_.threads; ++i) {
     threads_.emplace_back([this] { run_worker(); });
@@ -63,7 +87,7 @@ unsigned render_pool::busy() const {
 }
 
 void render_pool::run_worker() {
-  render_context context(options_.styles);
+  render_context context(styles_);
   while (true) {
     job work;
     {

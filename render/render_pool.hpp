@@ -2,6 +2,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <cstddef>
 #include <deque>
 #include <filesystem>
@@ -22,23 +23,46 @@ namespace tuilerie {
 // The styles a pool renders, by tileset name.
 using style_files = std::map<std::string, std::filesystem::path>;
 
+// The styles with a generation number each, bumped when a style or its data
+// changed, so that render threads reload their copy before the next render.
+class style_registry {
+ public:
+  explicit style_registry(style_files styles);
+
+  const std::filesystem::path& style(const std::string& tileset) const { return styles_.at(tileset); }
+  const style_files& styles() const { return styles_; }
+  std::uint64_t generation(const std::string& tileset) const;
+  void bump(const std::string& tileset);
+
+ private:
+  const style_files styles_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::uint64_t> generations_;
+};
+
 // What a job sees on its render thread. A mapnik::Map is not safe to render
 // from two threads at once, so every thread loads its own copy of each style,
-// on first use.
+// on first use and again after its generation changed.
 class render_context {
  public:
-  explicit render_context(const style_files& styles);
+  explicit render_context(style_registry& styles);
   ~render_context();
   render_context(const render_context&) = delete;
   render_context& operator=(const render_context&) = delete;
 
   // The thread's map of a tileset. Throws style_error if the style cannot be
-  // loaded and std::out_of_range for an unknown tileset.
+  // loaded and std::out_of_range for an unknown tileset. When a reload
+  // fails, the previous map is kept and the error logged.
   mapnik::Map& map(const std::string& tileset);
 
  private:
-  const style_files& styles_;
-  std::map<std::string, std::unique_ptr<mapnik::Map>> maps_;
+  struct loaded_map {
+    std::unique_ptr<mapnik::Map> map;
+    std::uint64_t generation = 0;
+  };
+
+  style_registry& styles_;
+  std::map<std::string, loaded_map> maps_;
 };
 
 struct render_pool_options {
@@ -46,7 +70,6 @@ struct render_pool_options {
   // Jobs waiting beyond this are rejected, so a burst of cold tiles gets 503
   // quickly instead of queueing for minutes.
   std::size_t max_queue = 256;
-  style_files styles;
 };
 
 // Runs render jobs on dedicated threads so that Mapnik never blocks the
@@ -56,7 +79,7 @@ class render_pool {
  public:
   using job = std::function<void(render_context&)>;
 
-  explicit render_pool(render_pool_options options);
+  render_pool(style_registry& styles, render_pool_options options);
   ~render_pool();
   render_pool(const render_pool&) = delete;
   render_pool& operator=(const render_pool&) = delete;
@@ -74,6 +97,7 @@ class render_pool {
  private:
   void run_worker();
 
+  style_registry& styles_;
   const render_pool_options options_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -315,6 +315,145 @@ tileset_settings read_tileset(const config_reader& reader, const YAML::Node& nod
   return tileset;
 }
 
+void require_field_name(const config_reader& reader, const YAML::Node& node, const std::string& key) {
+  const std::string name = reader.string(node, key);
+  if (name.empty()) reader.fail(node, key, "must not be empty; give a field name of the source layer");
+}
+
+void read_collection_time(const config_reader& reader, const YAML::Node& node, const std::string& key,
+                          collection_settings& collection) {
+  if (node["datetime"]) {
+    require_field_name(reader, node["datetime"], key + ".datetime");
+    collection.datetime = reader.string(node["datetime"], key + ".datetime");
+  }
+  if (node["datetime_end"]) {
+    if (!node["datetime"]) {
+      reader.fail(node["datetime_end"], key + ".datetime_end",
+                  "needs datetime too; set datetime to the field that starts each feature's interval");
+    }
+    require_field_name(reader, node["datetime_end"], key + ".datetime_end");
+    collection.datetime_end = reader.string(node["datetime_end"], key + ".datetime_end");
+  }
+}
+
+collection_settings read_collection(const config_reader& reader, const YAML::Node& node, const std::string& id,
+                                    int line) {
+  const std::string key = "collections." + id;
+  reader.require_map(node, key);
+  reader.reject_unknown_keys(node, key,
+                             {"title", "description", "attribution", "source", "layer", "srs", "queryables",
+                              "datetime", "datetime_end", "point_query"});
+  collection_settings collection;
+  collection.id = id;
+  collection.line = line;
+  collection.title = node["title"] ? reader.string(node["title"], key + ".title") : id;
+  if (node["description"]) collection.description = reader.string(node["description"], key + ".description");
+  if (node["attribution"]) collection.attribution = reader.string(node["attribution"], key + ".attribution");
+  if (!node["source"]) {
+    reader.fail(node, key + ".source", "missing; give the path of a vector file (GeoPackage, Shapefile, GeoJSON)");
+  }
+  collection.source = reader.existing_file(node["source"], key + ".source");
+  if (node["layer"]) collection.layer = reader.string(node["layer"], key + ".layer");
+  if (node["srs"]) {
+    collection.srs = reader.string(node["srs"], key + ".srs");
+    if (collection.srs.empty()) reader.fail(node["srs"], key + ".srs", "must not be empty; give for example EPSG:2154");
+  }
+  if (node["queryables"]) {
+    collection.queryables = reader.string_list(node["queryables"], key + ".queryables");
+    std::set<std::string> seen;
+    for (const auto& name : collection.queryables) {
+      if (name.empty() || !seen.insert(name).second) {
+        reader.fail(node["queryables"], key + ".queryables", "must list distinct, non-empty field names");
+      }
+    }
+  }
+  read_collection_time(reader, node, key, collection);
+  if (node["point_query"]) collection.point_query = reader.boolean(node["point_query"], key + ".point_query");
+  return collection;
+}
+
+std::map<std::string, collection_settings> read_collections(const config_reader& reader, const YAML::Node& node) {
+  std::map<std::string, collection_settings> collections;
+  if (!node) return collections;
+  reader.require_map(node, "collections");
+  for (const auto& entry : node) {
+    const auto id = entry.first.as<std::string>();
+    if (!is_valid_tileset_name(id)) {
+      reader.fail(entry.first, "collections." + id, "invalid collection id; use 1 to 64 letters, digits, '-' or '_'");
+    }
+    const int line = entry.first.Mark().line >= 0 ? entry.first.Mark().line + 1 : 0;
+    collections.emplace(id, read_collection(reader, entry.second, id, line));
+  }
+  return collections;
+}
+
+point_query_settings read_point_query(const config_reader& reader, const YAML::Node& node) {
+  point_query_settings settings;
+  if (!node) return settings;
+  const std::string key = "ogc.point_query";
+  reader.require_map(node, key);
+  reader.reject_unknown_keys(node, key, {"default_radius_m", "max_radius_m"});
+  // A point query is a local search: 100 km bounds the features one query
+  // reads from each collection.
+  constexpr double radius_limit_m = 100000;
+  if (node["max_radius_m"]) {
+    settings.max_radius_m = reader.number(node["max_radius_m"], key + ".max_radius_m", 1, radius_limit_m);
+  }
+  if (node["default_radius_m"]) {
+    settings.default_radius_m =
+        reader.number(node["default_radius_m"], key + ".default_radius_m", 1, radius_limit_m);
+  }
+  if (settings.default_radius_m > settings.max_radius_m) {
+    reader.fail(node, key + ".default_radius_m", "must not exceed ogc.point_query.max_radius_m");
+  }
+  return settings;
+}
+
+void read_ogc_limits(const config_reader& reader, const YAML::Node& node, ogc_settings& ogc) {
+  // 10000 features of a detailed layer already make a response of hundreds
+  // of megabytes.
+  constexpr long long limit_ceiling = 10000;
+  if (node["max_limit"]) {
+    ogc.max_limit = static_cast<unsigned>(reader.integer(node["max_limit"], "ogc.max_limit", 1, limit_ceiling));
+  }
+  if (node["default_limit"]) {
+    ogc.default_limit =
+        static_cast<unsigned>(reader.integer(node["default_limit"], "ogc.default_limit", 1, limit_ceiling));
+  }
+  if (ogc.default_limit > ogc.max_limit) {
+    reader.fail(node["default_limit"] ? node["default_limit"] : node["max_limit"], "ogc.default_limit",
+                "must not exceed ogc.max_limit (" + std::to_string(ogc.max_limit) + ")");
+  }
+}
+
+ogc_settings read_ogc(const config_reader& reader, const YAML::Node& node) {
+  ogc_settings ogc;
+  if (!node) return ogc;
+  reader.require_map(node, "ogc");
+  reader.reject_unknown_keys(node, "ogc",
+                             {"base_path", "title", "description", "threads", "default_limit", "max_limit",
+                              "coordinate_precision", "point_query"});
+  if (node["base_path"]) {
+    ogc.base_path = reader.string(node["base_path"], "ogc.base_path");
+    if (!is_valid_ogc_base_path(ogc.base_path)) {
+      reader.fail(node["base_path"], "ogc.base_path",
+                  "invalid path '" + ogc.base_path +
+                      "'; use '/' and letters, digits, '-', '_' or '/', with no trailing '/', outside "
+                      "/tiles, /catalog, /health, /metrics, /legends, /styles, /web, /query and /wmts");
+    }
+  }
+  if (node["title"]) ogc.title = reader.string(node["title"], "ogc.title");
+  if (node["description"]) ogc.description = reader.string(node["description"], "ogc.description");
+  if (node["threads"]) ogc.threads = static_cast<unsigned>(reader.integer(node["threads"], "ogc.threads", 1, 64));
+  read_ogc_limits(reader, node, ogc);
+  if (node["coordinate_precision"]) {
+    ogc.coordinate_precision =
+        static_cast<int>(reader.integer(node["coordinate_precision"], "ogc.coordinate_precision", 0, 15));
+  }
+  ogc.point_query = read_point_query(reader, node["point_query"]);
+  return ogc;
+}
+
 }  // namespace
 
 config_error::config_error(const std::filesystem::path& file, const std::string& key, int line,
@@ -348,6 +487,20 @@ bool is_valid_tileset_name(std::string_view name) {
   });
 }
 
+bool is_valid_ogc_base_path(std::string_view path) {
+  if (path.size() < 2 || path.size() > 65 || path.front() != '/' || path.back() == '/') return false;
+  if (path.find("//") != std::string_view::npos) return false;
+  const bool allowed_characters = std::all_of(path.begin(), path.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '/';
+  });
+  if (!allowed_characters) return false;
+  const std::string_view first_segment = path.substr(1, path.find('/', 1) - 1);
+  static const std::set<std::string_view> taken{"tiles",  "catalog", "health", "metrics", "legends",
+                                                "styles", "web",     "query",  "wmts"};
+  return !taken.contains(first_segment);
+}
+
 bool tileset_settings::serves(tile_format format) const {
   return std::find(formats.begin(), formats.end(), format) != formats.end();
 }
@@ -361,7 +514,7 @@ config parse_config(const std::string& yaml_text, const std::filesystem::path& f
     throw config_error(file, "", error.mark.line + 1, "invalid YAML: " + error.msg);
   }
   if (!root.IsMap()) throw config_error(file, "", 0, "must be a YAML mapping with a 'tilesets' key");
-  reader.reject_unknown_keys(root, "", {"server", "cache", "tilesets"});
+  reader.reject_unknown_keys(root, "", {"server", "cache", "tilesets", "collections", "ogc"});
 
   config result;
   result.file = file;
@@ -379,6 +532,8 @@ config parse_config(const std::string& yaml_text, const std::filesystem::path& f
     result.tilesets.emplace(name, read_tileset(reader, entry.second, name));
   }
   if (result.tilesets.empty()) throw config_error(file, "tilesets", 0, "must name at least one tileset");
+  result.collections = read_collections(reader, root["collections"]);
+  result.ogc = read_ogc(reader, root["ogc"]);
   return result;
 }
 

@@ -79,17 +79,71 @@ struct tileset_settings {
   bool serves_zoom(int z) const { return z >= minzoom && z <= maxzoom; }
 };
 
+// A vector layer served as an OGC API - Features collection and, when
+// point_query is set, searched by /query.
+struct collection_settings {
+  std::string id;
+  std::string title;
+  std::string description;
+  std::string attribution;
+  std::filesystem::path source;  // any vector file GDAL opens: GeoPackage, Shapefile, GeoJSON...
+  std::string layer;             // the layer inside source; empty when source holds one layer
+  // The source's CRS (EPSG:NNNN or any definition PROJ reads), with x as
+  // easting or longitude. Required when the source declares none; overrides
+  // the source's own otherwise.
+  std::string srs;
+  // Properties that clients may filter on with ?name=value; string, integer
+  // and real fields only.
+  std::vector<std::string> queryables;
+  // Date or DateTime field that the datetime parameter filters on; empty for
+  // a collection without time. datetime_end, when set, ends each feature's
+  // time interval.
+  std::string datetime;
+  std::string datetime_end;
+  bool point_query = false;
+  int line = 0;  // of the collection's key in the configuration file, for errors found later
+};
+
+struct point_query_settings {
+  double default_radius_m = 500;  // search radius for points and lines when the request gives none
+  double max_radius_m = 5000;
+};
+
+struct ogc_settings {
+  // URL path of the OGC API landing page: "/" followed by letters, digits,
+  // '-', '_' or '/', with no trailing "/".
+  std::string base_path = "/ogc";
+  std::string title = "Tuilerie";
+  std::string description;
+  unsigned threads = 2;  // worker threads reading features through GDAL
+  unsigned default_limit = 10;
+  // Larger limit values are lowered to this one, as OGC API - Features
+  // allows; it bounds the memory one response takes.
+  unsigned max_limit = 1000;
+  // Decimals written for coordinates in degrees: 7 is about a centimetre.
+  int coordinate_precision = 7;
+  point_query_settings point_query;
+};
+
 struct config {
   std::filesystem::path file;
   server_settings server;
   cache_settings cache;
   // Sorted by name, so listings are stable.
   std::map<std::string, tileset_settings> tilesets;
+  // Sorted by id, so listings are stable.
+  std::map<std::string, collection_settings> collections;
+  ogc_settings ogc;
 };
 
 // Whether a tileset name has 1 to 64 letters, digits, '-' or '_', the only
 // characters allowed, so names are safe in URLs, file names and cache keys.
 bool is_valid_tileset_name(std::string_view name);
+
+// Whether a path can be ogc.base_path: "/" followed by 1 to 64 letters,
+// digits, '-', '_' or '/', without a trailing or doubled "/", and outside
+// the server's other routes.
+bool is_valid_ogc_base_path(std::string_view path);
 
 // Loads and validates a configuration file. Relative paths in it are taken
 // from the file's directory. Throws config_error.

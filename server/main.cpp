@@ -4,10 +4,12 @@
 #include "render/shapefile_encoding.hpp"
 #include "render/vector_tile_renderer.hpp"
 #include "server/config.hpp"
+#include "server/feature_api.hpp"
 #include "server/http_server.hpp"
 #include "server/router.hpp"
 #include "server/site.hpp"
 #include "server/tile_service.hpp"
+#include "server/tileset_versions.hpp"
 #include "tilecache/tile_store.hpp"
 
 #include <CLI/CLI.hpp>
@@ -16,6 +18,7 @@
 #include <mapnik/map.hpp>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -40,8 +43,14 @@ std::map<std::string, nlohmann::json> check_styles(const config& settings) {
     auto map = load_style(tileset.style);
     apply_shapefile_encodings(*map);
     if (!tileset.serves(tile_format::mvt)) continue;
+    std::vector<vector_layer_description> descriptions;
+    try {
+      descriptions = describe_vector_layers(*map, tileset.vector);
+    } catch (const std::invalid_argument& error) {
+      throw config_error(settings.file, "tilesets." + name + ".vector.layers", 0, error.what());
+    }
     auto layers = nlohmann::json::array();
-    for (const auto& layer : describe_vector_layers(*map, tileset.vector)) {
+    for (const auto& layer : descriptions) {
       nlohmann::json fields = nlohmann::json::object();
       for (const auto& field : layer.fields) fields[field.name] = field.type;
       layers.push_back({{"id", layer.id},
@@ -70,11 +79,10 @@ tile_store_options store_options(const cache_settings& cache) {
   return {cache.path, cache.initial_size_mb << 20, cache.max_size_mb << 20};
 }
 
-render_pool_options pool_options(const config& settings) {
-  render_pool_options options;
-  options.threads = settings.server.render_threads;
-  for (const auto& [name, tileset] : settings.tilesets) options.styles[name] = tileset.style;
-  return options;
+style_files styles_of(const config& settings) {
+  style_files styles;
+  for (const auto& [name, tileset] : settings.tilesets) styles[name] = tileset.style;
+  return styles;
 }
 
 int serve(const serve_options& options) {
@@ -84,24 +92,38 @@ int serve(const serve_options& options) {
   setup_mapnik(default_font_directories());
   const auto vector_layers = check_styles(settings);
 
+  style_registry styles(styles_of(settings));
+  tileset_versions versions(settings, styles);
+  versions.start_watching();
   tile_store store(store_options(settings.cache));
-  render_pool pool(pool_options(settings));
+  render_pool pool(styles, {settings.server.render_threads});
   metrics counters;
-  tile_service tiles(settings, store, pool, counters);
+  tile_service tiles(settings, store, pool, versions, counters);
   const site_content site(settings);
-  server_state state{settings, tiles, store, pool, counters, site, vector_layers};
+  feature_api features(settings);
+  server_state state{settings, tiles, store, pool, counters, site, vector_layers, features};
 
   boost::asio::io_context io(static_cast<int>(settings.server.io_threads));
   http_server server(io, settings.server.listen,
                      [&state](http_request&& request, responder respond) {
                        route_request(state, std::move(request), std::move(respond));
                      });
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code&, int signal) {
+  boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
+  stop_signals.async_wait([&](const boost::system::error_code&, int signal) {
     spdlog::info("received signal {}; stopping", signal);
     server.stop();
     io.stop();
   });
+  boost::asio::signal_set reload_signal(io, SIGHUP);
+  std::function<void()> wait_for_reload = [&] {
+    reload_signal.async_wait([&](const boost::system::error_code& error, int) {
+      if (error) return;
+      spdlog::info("received SIGHUP; reloading styles and data");
+      versions.reload_all();
+      wait_for_reload();
+    });
+  };
+  wait_for_reload();
 
   spdlog::info("serving {} tilesets from {} with {} I/O and {} render threads; cache at {}",
                settings.tilesets.size(), settings.file.string(), settings.server.io_threads,
@@ -124,6 +146,8 @@ int serve(const serve_options& options) {
 }  // namespace tuilerie
 
 int main(int argc, char** argv) {
+  // A client that closes early must not kill the server with SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"Tuilerie: raster and vector map tiles from Mapnik styles, with an LMDB cache."};
   app.require_subcommand(1);
 

@@ -30,6 +30,8 @@ void metrics::write_prometheus(std::string& out) const {
   counter("tuilerie_cache_misses_total", "Tile requests not found fresh in the cache.", cache_misses.load());
   counter("tuilerie_cache_write_failures_total", "Rendered batches that could not be stored.",
           cache_write_failures.load());
+  counter("tuilerie_cache_read_failures_total", "Cache reads that failed and were rendered instead.",
+          cache_read_failures.load());
   counter("tuilerie_coalesced_waits_total", "Requests that waited for a render already under way.",
           coalesced_waits.load());
   counter("tuilerie_render_failures_total", "Renders that failed.", render_failures.load());

@@ -24,6 +24,7 @@ class metrics {
   std::atomic<std::uint64_t> cache_hits{0};
   std::atomic<std::uint64_t> cache_misses{0};
   std::atomic<std::uint64_t> cache_write_failures{0};
+  std::atomic<std::uint64_t> cache_read_failures{0};
   std::atomic<std::uint64_t> coalesced_waits{0};
   std::atomic<std::uint64_t> render_failures{0};
   std::atomic<std::uint64_t> render_rejected{0};

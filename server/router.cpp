@@ -279,6 +279,11 @@ void dispatch(const context_ptr& context) {
     }
     return handle_tile(context, rest);
   }
+  if (feature_api::handles(path)) {
+    context->route = "features";
+    return context->state.features.handle(context->request, base_url(*context),
+                                          [context](http_response response) { context->send(std::move(response)); });
+  }
   if (path == "/catalog") return handle_catalog(context);
   if (path == "/health") return handle_health(context);
   if (path == "/metrics") return handle_metrics(context);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "server/config.hpp"
+#include "server/feature_api.hpp"
 #include "server/http.hpp"
 #include "server/metrics.hpp"
 #include "server/site.hpp"
@@ -26,6 +27,7 @@ struct server_state {
   const site_content& site;
   // TileJSON vector_layers per tileset, described once at start-up.
   std::map<std::string, nlohmann::json> vector_layers;
+  feature_api& features;
 };
 
 // Answers one request through `respond`, exactly once. Routes (GET and HEAD):
@@ -35,6 +37,7 @@ struct server_state {
 //   /tiles/{tileset}/{z}/{x}/{y}[@2x].{png|webp|mvt|pbf}
 //   /legends/{tileset}.json, /styles/{tileset}.json, /web/...
 //   /health, /metrics
+//   /ogc/..., /query, /wmts/...        through feature_api
 // OPTIONS answers CORS preflights; other methods get 405.
 void route_request(server_state& state, http_request&& request, responder respond);
 

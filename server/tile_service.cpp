@@ -9,8 +9,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 namespace tuilerie {
 
@@ -25,16 +23,6 @@ namespace {
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// The version of a tileset's data, from its style file's bytes.
-// TODO: include the data files the style reads, and watch them, so that
-// editing a data file alone makes cached tiles stale.
-std::uint64_t style_version(const std::filesystem::path& style) {
-  std::ifstream in(style, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  return hash_tile_body(bytes.str());
 }
 
 // Raster tiles of one metatile share a render, vector tiles render alone.
@@ -55,18 +43,15 @@ std::shared_ptr<const cached_tile> make_cached_tile(std::string body, std::uint6
 
 }  // namespace
 
-tile_service::tile_service(const config& settings, tile_store& store, render_pool& pool, metrics& counters)
-    : settings_(settings), store_(store), pool_(pool), metrics_(counters) {
-  for (const auto& [name, tileset] : settings_.tilesets) {
-    data_versions_[name] = style_version(tileset.style);
-  }
-}
+tile_service::tile_service(const config& settings, tile_store& store, render_pool& pool,
+                           const tileset_versions& versions, metrics& counters)
+    : settings_(settings), store_(store), pool_(pool), versions_(versions), metrics_(counters) {}
 
-std::uint64_t tile_service::data_version(const std::string& tileset) const { return data_versions_.at(tileset); }
+std::uint64_t tile_service::data_version(const std::string& tileset) const { return versions_.version(tileset); }
 
 void tile_service::get_tile(const tile_request& request, callback done) {
   const tile_key key{request.tileset, request.format, request.scale, request.tile};
-  if (auto cached = store_.get(key); cached && cached->data_version == data_version(request.tileset)) {
+  if (auto cached = read_cache(key); cached && cached->data_version == data_version(request.tileset)) {
     ++metrics_.cache_hits;
     done({tile_result::status::ok, std::make_shared<const cached_tile>(std::move(*cached)), {}});
     return;
@@ -98,6 +83,20 @@ void tile_service::get_tile(const tile_request& request, callback done) {
     render(request, coalescing_key);
   } else {
     ++metrics_.coalesced_waits;
+  }
+}
+
+std::optional<cached_tile> tile_service::read_cache(const tile_key& key) {
+  try {
+    return store_.get(key);
+  } catch (const cache_error& error) {
+    // An LMDB failure (all reader slots taken, say) costs a render, not the request.
+    const auto failures = ++metrics_.cache_read_failures;
+    if ((failures & (failures - 1)) == 0) {
+      spdlog::error("cache read failed for {} ({} failures so far); rendering instead: {}", format_tile_key(key),
+                    failures, error.what());
+    }
+    return std::nullopt;
   }
 }
 

@@ -4,6 +4,7 @@
 #include "server/config.hpp"
 #include "server/metrics.hpp"
 #include "server/tile_path.hpp"
+#include "server/tileset_versions.hpp"
 #include "tilecache/coalescer.hpp"
 #include "tilecache/tile_store.hpp"
 
@@ -35,7 +36,8 @@ class tile_service {
  public:
   using callback = std::function<void(tile_result)>;
 
-  tile_service(const config& settings, tile_store& store, render_pool& pool, metrics& counters);
+  tile_service(const config& settings, tile_store& store, render_pool& pool, const tileset_versions& versions,
+               metrics& counters);
 
   // Calls done exactly once, on the calling thread for a cache hit and on a
   // render thread otherwise. The request's tileset must exist, serve the
@@ -49,6 +51,7 @@ class tile_service {
   struct render_outcome;
   using outcome_ptr = std::shared_ptr<const render_outcome>;
 
+  std::optional<cached_tile> read_cache(const tile_key& key);
   void render(const tile_request& request, const std::string& coalescing_key);
   outcome_ptr render_raster(class render_context& context, const tile_request& request) const;
   outcome_ptr render_vector(class render_context& context, const tile_request& request) const;
@@ -57,8 +60,8 @@ class tile_service {
   const config& settings_;
   tile_store& store_;
   render_pool& pool_;
+  const tileset_versions& versions_;
   metrics& metrics_;
-  std::map<std::string, std::uint64_t> data_versions_;
   coalescer<std::string, outcome_ptr> renders_;
 };
 

@@ -73,11 +73,16 @@ struct tile_store_stats {
 // A thread-safe LMDB store of tiles. Reads use short read transactions on any
 // thread (the environment is opened with MDB_NOTLS); writes are batched, one
 // write transaction per metatile.
+//
+// Several processes may open the same path. LMDB allows one open environment
+// per path in a process, which the constructor checks, and a child made by
+// fork() must open its own store instead of using its parent's.
 class tile_store {
  public:
   // Opens or creates the environment and clears stale reader slots left by
   // killed processes. Throws cache_error naming the path and the reason, also
-  // when initial_size_bytes is 0 or above max_size_bytes.
+  // when initial_size_bytes is 0 or above max_size_bytes, or when this
+  // process already has a tile_store open on the path.
   explicit tile_store(const tile_store_options& options);
   ~tile_store();
   tile_store(const tile_store&) = delete;

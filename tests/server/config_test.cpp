@@ -136,6 +136,121 @@ TEST(Config, UnreadableFileIsNamed) {
   }
 }
 
+std::string with_collection(const std::string& body) {
+  return minimal_tileset() + "collections:\n  flood_hazard:\n" + body;
+}
+
+const std::string flood_source = "    source: ../data/flood/pprn-38DDT20130013-inondation-l93.gpkg\n";
+
+TEST(Config, CollectionsAndOgcDefaults) {
+  const config loaded = parse_config(minimal_tileset(), config_file);
+  EXPECT_TRUE(loaded.collections.empty());
+  EXPECT_EQ(loaded.ogc.base_path, "/ogc");
+  EXPECT_EQ(loaded.ogc.default_limit, 10u);
+  EXPECT_EQ(loaded.ogc.max_limit, 1000u);
+  EXPECT_EQ(loaded.ogc.coordinate_precision, 7);
+  EXPECT_DOUBLE_EQ(loaded.ogc.point_query.default_radius_m, 500);
+}
+
+TEST(Config, FullCollectionIsRead) {
+  const config loaded = parse_config(
+      with_collection("    title: Aléa inondation\n    description: Zones\n    attribution: DDT 38\n" + flood_source +
+                      "    layer: zone_alea\n    srs: EPSG:2154\n    queryables: [nivalea, coderisque]\n"
+                      "    datetime: datecarte\n    point_query: true\n"),
+      config_file);
+  ASSERT_EQ(loaded.collections.size(), 1u);
+  const collection_settings& flood = loaded.collections.at("flood_hazard");
+  EXPECT_EQ(flood.id, "flood_hazard");
+  EXPECT_EQ(flood.title, "Aléa inondation");
+  EXPECT_EQ(flood.source, source_dir / "config" / "../data/flood/pprn-38DDT20130013-inondation-l93.gpkg");
+  EXPECT_EQ(flood.layer, "zone_alea");
+  EXPECT_EQ(flood.srs, "EPSG:2154");
+  EXPECT_EQ(flood.queryables, (std::vector<std::string>{"nivalea", "coderisque"}));
+  EXPECT_EQ(flood.datetime, "datecarte");
+  EXPECT_TRUE(flood.datetime_end.empty());
+  EXPECT_TRUE(flood.point_query);
+  EXPECT_EQ(flood.line, 5);  // the line of its key, for errors found when GDAL opens it
+}
+
+TEST(Config, CollectionTitleDefaultsToId) {
+  const config loaded = parse_config(with_collection(flood_source), config_file);
+  EXPECT_EQ(loaded.collections.at("flood_hazard").title, "flood_hazard");
+  EXPECT_FALSE(loaded.collections.at("flood_hazard").point_query);
+}
+
+TEST(Config, InvalidCollectionsAreRejected) {
+  const std::pair<std::string, std::string> cases[] = {
+      {with_collection("    title: x\n"), "collections.flood_hazard.source: missing"},
+      {with_collection("    source: ../data/nope.gpkg\n"), "file not found"},
+      {with_collection(flood_source + "    max_features: 3\n"), "collections.flood_hazard.max_features: unknown key"},
+      {with_collection(flood_source + "    datetime_end: datefin\n"), "needs datetime too"},
+      {with_collection(flood_source + "    queryables: [nivalea, nivalea]\n"), "distinct"},
+      {with_collection(flood_source + "    queryables: nivalea\n"), "must be a list of strings"},
+      {with_collection(flood_source + "    srs: ''\n"), "collections.flood_hazard.srs: must not be empty"},
+      {with_collection(flood_source + "    point_query: maybe\n"), "must be true or false"},
+      {minimal_tileset() + "collections:\n  ../etc:\n" + flood_source, "invalid collection id"},
+      {minimal_tileset() + "collections: [a, b]\n", "collections: must be a mapping"},
+  };
+  for (const auto& [yaml, expected] : cases) {
+    const std::string message = error_of(yaml);
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+    EXPECT_NE(message.find("unit-test.yaml:"), std::string::npos) << message;
+  }
+}
+
+TEST(Config, FullOgcSectionIsRead) {
+  const config loaded = parse_config(
+      minimal_tileset() +
+          "ogc:\n  base_path: /services/ogc\n  title: Loiret\n  description: Données\n  threads: 4\n"
+          "  default_limit: 20\n  max_limit: 500\n  coordinate_precision: 6\n"
+          "  point_query:\n    default_radius_m: 250\n    max_radius_m: 2000\n",
+      config_file);
+  EXPECT_EQ(loaded.ogc.base_path, "/services/ogc");
+  EXPECT_EQ(loaded.ogc.title, "Loiret");
+  EXPECT_EQ(loaded.ogc.threads, 4u);
+  EXPECT_EQ(loaded.ogc.default_limit, 20u);
+  EXPECT_EQ(loaded.ogc.max_limit, 500u);
+  EXPECT_EQ(loaded.ogc.coordinate_precision, 6);
+  EXPECT_DOUBLE_EQ(loaded.ogc.point_query.default_radius_m, 250);
+  EXPECT_DOUBLE_EQ(loaded.ogc.point_query.max_radius_m, 2000);
+}
+
+TEST(Config, InvalidOgcValuesAreRejected) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"ogc:\n  base_path: ogc\n", "ogc.base_path: invalid path 'ogc'"},
+      {"ogc:\n  base_path: /ogc/\n", "ogc.base_path"},
+      {"ogc:\n  base_path: /\n", "ogc.base_path"},
+      {"ogc:\n  base_path: //ogc\n", "ogc.base_path"},
+      {"ogc:\n  base_path: /tiles/ogc\n", "ogc.base_path"},
+      {"ogc:\n  base_path: /wmts\n", "ogc.base_path"},
+      {"ogc:\n  base_path: /o.g.c\n", "ogc.base_path"},
+      {"ogc:\n  threads: 0\n", "ogc.threads: must be an integer from 1 to 64"},
+      {"ogc:\n  max_limit: 0\n", "ogc.max_limit"},
+      {"ogc:\n  max_limit: 20000\n", "ogc.max_limit"},
+      {"ogc:\n  default_limit: 100\n  max_limit: 50\n", "ogc.default_limit: must not exceed ogc.max_limit (50)"},
+      {"ogc:\n  coordinate_precision: 16\n", "ogc.coordinate_precision"},
+      {"ogc:\n  point_query:\n    default_radius_m: 900\n    max_radius_m: 800\n", "must not exceed"},
+      {"ogc:\n  point_query:\n    max_radius_m: 0\n", "ogc.point_query.max_radius_m"},
+      {"ogc:\n  page_size: 10\n", "ogc.page_size: unknown key"},
+  };
+  for (const auto& [ogc, expected] : cases) {
+    const std::string message = error_of(minimal_tileset() + ogc);
+    EXPECT_NE(message.find(expected), std::string::npos) << ogc << " -> " << message;
+  }
+}
+
+TEST(Config, OgcBasePathCheck) {
+  EXPECT_TRUE(is_valid_ogc_base_path("/ogc"));
+  EXPECT_TRUE(is_valid_ogc_base_path("/services/ogc-api_v1"));
+  EXPECT_TRUE(is_valid_ogc_base_path("/tilesets"));  // only the /tiles segment itself is taken
+  EXPECT_FALSE(is_valid_ogc_base_path("/tiles"));
+  EXPECT_FALSE(is_valid_ogc_base_path("/query"));
+  EXPECT_FALSE(is_valid_ogc_base_path("/ogc/"));
+  EXPECT_FALSE(is_valid_ogc_base_path("ogc"));
+  EXPECT_FALSE(is_valid_ogc_base_path("/og c"));
+  EXPECT_FALSE(is_valid_ogc_base_path("/" + std::string(65, 'a')));
+}
+
 TEST(Config, ListenAddressParsing) {
   EXPECT_EQ(parse_listen_address("127.0.0.1:0").port, 0);
   EXPECT_EQ(parse_listen_address("[::1]:8080").host, "::1");

@@ -80,7 +80,7 @@ TEST_F(HttpServer, MalformedTilePathsGet400) {
     EXPECT_EQ(reply.header("content-type"), "application/json") << target;
     EXPECT_EQ(reply.body.find("<svg"), std::string::npos) << target;
     EXPECT_EQ(reply.body.find("root:"), std::string::npos) << target;
-    EXPECT_NO_THROW((void)nlohmann::json::parse(reply.body)) << target;
+    EXPECT_TRUE(nlohmann::json::accept(reply.body)) << target;
   }
 }
 

@@ -62,12 +62,11 @@ class RasterTiles : public ::testing::Test {
 
 server_process* RasterTiles::server = nullptr;
 
-// A point inside a "fort" (high) flood hazard polygon of the Isère PPRN, and
-// one in the same tile outside every zone, from ogrinfo on
-// data/flood/pprn-38DDT20130013-inondation-l93.gpkg (PointOnSurface of a
-// polygon with niveau "Fort", reprojected to EPSG:4326).
-constexpr double flood_lon = FLOOD_POINT_LON;
-constexpr double flood_lat = FLOOD_POINT_LAT;
+// A point 414 m inside a "fort" (high) flood hazard zone of the Bourg-d'Oisans
+// PPRN (data/flood/pprn-38DDT20200002-bourg-d-oisans, zone 98), found with
+// ogr2ogr's PointOnSurface and reprojected to EPSG:4326 with gdaltransform.
+constexpr double flood_lon = 6.057624;
+constexpr double flood_lat = 45.025220;
 
 TEST_F(RasterTiles, FloodZoneIsPaintedAndEmptyAreaIsTransparent) {
   const tile_id tile = tile_containing(flood_lon, flood_lat, 14);
@@ -167,11 +166,13 @@ TEST_F(RasterTiles, FourTilesAroundMetatileCornerHaveNoSeam) {
   // Palette quantisation moves colours by a few levels; labels and lines
   // must be where the single render puts them.
   const double share = differing_pixel_share(stitched, reference, 24);
-  if (share >= 0.01) {
+  if (share >= 0.0005) {
     save_png(stitched, "seam-stitched.png");
     save_png(reference, "seam-reference.png");
   }
-  EXPECT_LT(share, 0.01) << "see seam-stitched.png and seam-reference.png in the test directory";
+  // One missing or cut label ("Traînou" sits on column 2072's west edge)
+  // is about 500 pixels, 0.2 % of the image.
+  EXPECT_LT(share, 0.0005) << "see seam-stitched.png and seam-reference.png in the test directory";
 }
 
 TEST_F(RasterTiles, GdalReadsServerAsTmsSource) {

@@ -178,8 +178,11 @@ std::string raw_exchange(std::uint16_t port, const std::string& bytes, std::chro
   net::io_context io;
   tcp::socket socket(io);
   socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-  net::write(socket, net::buffer(bytes));
-  socket.shutdown(tcp::socket::shutdown_send);
+  // The server may answer and close before reading everything (an oversized
+  // header, say), so a failed write is expected and the reply still read.
+  boost::system::error_code ignored;
+  net::write(socket, net::buffer(bytes), ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
   std::string received;
   const int fd = socket.native_handle();
   const auto deadline = std::chrono::steady_clock::now() + timeout;

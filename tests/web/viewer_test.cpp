@@ -1,0 +1,223 @@
+// The map viewer in headless Chromium against a real server: flood hazard colours on screen in raster
+// and vector rendering, and the interface language that follows the browser's.
+#include "images.hpp"
+#include "server_process.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <numbers>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace tuilerie::testing {
+namespace {
+
+const std::filesystem::path source_dir = TUILERIE_SOURCE_DIR;
+const std::filesystem::path test_config = source_dir / "config" / "test.yaml";
+const std::filesystem::path check_script = source_dir / "tests" / "js" / "viewer-check.mjs";
+const std::filesystem::path chromium = "/usr/bin/chromium";  // the path viewer-check.mjs launches
+const std::filesystem::path screenshot_dir = std::filesystem::path(TUILERIE_BINARY_DIR) / "tests" / "web";
+
+// The view of the screenshots: the hazard zones of the Romanche PPRN (zone_alea spans 5.717-5.839 E,
+// 45.048-45.090 N, by gdaltransform of its Lambert-93 extent). The centre lies west of the zones'
+// centre (5.778 E) so that the zones stay right of the 342-pixel-wide panel in a 1280 x 800 window.
+// At the whole zoom 12, raster tiles of zoom 13 are drawn pixel for pixel, without resampling.
+constexpr double view_zoom = 12;
+constexpr double view_lat = 45.069;
+constexpr double view_lon = 5.754;
+constexpr int window_width = 1280;
+constexpr int window_height = 800;
+
+// Ground metres per CSS pixel at the view: MapLibre's zoom 0 draws the equator's 40,075,016.686 m
+// over 512 pixels.
+double metres_per_pixel() {
+  return 40075016.686 * std::cos(view_lat * std::numbers::pi / 180) / (512 * std::exp2(view_zoom));
+}
+
+struct hazard_level {
+  const char* name;
+  std::uint32_t rgb;  // fill colour of styles/flood.xml and the PPRI blue ramp
+  double area_m2;     // total area of the level's zones
+};
+
+// Areas from: ogrinfo -dialect sqlite -sql "SELECT nivalea, SUM(ST_Area(geom)) FROM zone_alea
+// GROUP BY nivalea" data/flood/pprn-38DDT20130013-inondation-l93.gpkg (Lambert-93 square metres,
+// within 0.2 % of ground area there).
+constexpr std::array<hazard_level, 3> hazard_levels{{
+    {"faible (Fai)", 0xbdd7ee, 452197},
+    {"moyen (M)", 0x6baed6, 805805},
+    {"fort (F)", 0x08519c, 2782115},
+}};
+
+// Counts the pixels whose red, green and blue each lie within tolerance of the colour's.
+long count_pixels_near(const rgba_image& image, std::uint32_t rgb, int tolerance) {
+  const int red = static_cast<int>(rgb >> 16 & 0xff);
+  const int green = static_cast<int>(rgb >> 8 & 0xff);
+  const int blue = static_cast<int>(rgb & 0xff);
+  long count = 0;
+  for (int y = 0; y < image.height; ++y) {
+    for (int x = 0; x < image.width; ++x) {
+      const std::uint8_t* pixel = image.at(x, y);
+      if (std::abs(pixel[0] - red) <= tolerance && std::abs(pixel[1] - green) <= tolerance &&
+          std::abs(pixel[2] - blue) <= tolerance) {
+        ++count;
+      }
+    }
+  }
+  return count;
+}
+
+std::filesystem::path find_in_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::stringstream directories(path ? path : "");
+  std::string directory;
+  while (std::getline(directories, directory, ':')) {
+    const auto candidate = std::filesystem::path(directory) / program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return {};
+}
+
+std::string read_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+struct viewer_check {
+  int exit_code = -1;
+  nlohmann::json report;  // the script's JSON output
+  rgba_image screenshot;
+};
+
+class Viewer : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    node_ = find_in_path("node");
+    if (node_.empty() || !std::filesystem::exists(chromium)) return;
+    server_ = new server_process(test_config);
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (node_.empty()) GTEST_SKIP() << "node is not installed (Debian package nodejs)";
+    if (!std::filesystem::exists(chromium)) GTEST_SKIP() << chromium << " is missing (Debian package chromium)";
+  }
+
+  // Runs viewer-check.mjs on the flood tileset at the test view. The command is bounded by
+  // timeout(1), on top of the script's own limit, so that a hung browser cannot stall the suite.
+  static viewer_check run_check(const std::string& name, const std::string& locale, bool vector) {
+    std::filesystem::create_directories(screenshot_dir);
+    const auto screenshot = screenshot_dir / ("viewer-" + name + ".png");
+    std::filesystem::remove(screenshot);
+    char view[64];
+    std::snprintf(view, sizeof view, "%.2f/%.4f/%.4f", view_zoom, view_lat, view_lon);
+    const std::string command = "timeout 300 '" + node_.string() + "' '" + check_script.string() + "' http://127.0.0.1:" +
+                                std::to_string(server_->port()) + "/ '" + screenshot.string() + "' --locale " + locale +
+                                " --layers flood --view " + view + " --size " + std::to_string(window_width) + "x" +
+                                std::to_string(window_height) + (vector ? " --vector" : "");
+    viewer_check check;
+    FILE* output = ::popen(command.c_str(), "r");
+    if (!output) throw std::runtime_error("cannot run " + command);
+    std::string text;
+    char buffer[4096];
+    for (std::size_t read; (read = std::fread(buffer, 1, sizeof buffer, output)) > 0;) text.append(buffer, read);
+    const int status = ::pclose(output);
+    check.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    check.report = nlohmann::json::parse(text, nullptr, false);
+    if (std::filesystem::exists(screenshot)) check.screenshot = decode_image(read_file(screenshot));
+    return check;
+  }
+
+  // Checks that each hazard level shows in its colour over an area in line with its zones' area: at
+  // least a fifth of it, because the regulatory outlines and the anti-aliased edges of the many small
+  // zones cover the rest (measured: 26 to 58 %), and at most 1.2 times. Larger areas give more pixels.
+  static void expect_hazard_colours(const viewer_check& check) {
+    ASSERT_EQ(check.screenshot.width, window_width);
+    const double pixel_area = metres_per_pixel() * metres_per_pixel();
+    std::vector<long> found;
+    for (const auto& level : hazard_levels) {
+      const double expected = level.area_m2 / pixel_area;
+      found.push_back(count_pixels_near(check.screenshot, level.rgb, 10));
+      EXPECT_GE(found.back(), 0.2 * expected) << "hazard level " << level.name << ": expected about " << expected;
+      EXPECT_LE(found.back(), 1.2 * expected) << "hazard level " << level.name << ": expected about " << expected;
+    }
+    EXPECT_LT(found[0], found[1]) << "faible should cover fewer pixels than moyen";
+    EXPECT_LT(found[1], found[2]) << "moyen should cover fewer pixels than fort";
+  }
+
+  static bool panel_contains(const viewer_check& check, const std::string& text) {
+    std::string panel = check.report.value("panel_text", "");
+    std::string needle = text;
+    // The headings are upper case through CSS, which innerText applies; compare ASCII letters
+    // without case (the texts checked have no accented capitals).
+    for (auto* value : {&panel, &needle}) {
+      for (char& c : *value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return panel.find(needle) != std::string::npos;
+  }
+
+  static std::filesystem::path node_;
+  static server_process* server_;
+};
+
+std::filesystem::path Viewer::node_;
+server_process* Viewer::server_ = nullptr;
+
+TEST_F(Viewer, RasterInEnglishShowsFloodHazard) {
+  const auto check = run_check("raster-en", "en-US", false);
+  ASSERT_TRUE(check.report.is_object()) << "viewer-check.mjs printed no JSON";
+  EXPECT_EQ(check.exit_code, 0) << check.report.dump(2);
+  EXPECT_TRUE(check.report["ready"].get<bool>()) << check.report["ready_error"];
+  EXPECT_EQ(check.report["console_errors"].size(), 0u) << check.report["console_errors"].dump(2);
+  EXPECT_EQ(check.report["failed_requests"].size(), 0u) << check.report["failed_requests"].dump(2);
+  EXPECT_EQ(check.report["language"], "en");
+  EXPECT_TRUE(panel_contains(check, "Base map")) << check.report["panel_text"];
+  EXPECT_TRUE(panel_contains(check, "Opacity")) << check.report["panel_text"];
+  EXPECT_FALSE(panel_contains(check, "Fond de carte")) << check.report["panel_text"];
+
+  const auto layers = check.report["map_layers"];
+  EXPECT_NE(std::find(layers.begin(), layers.end(), "flood/raster:raster"), layers.end()) << layers.dump();
+  expect_hazard_colours(check);
+}
+
+TEST_F(Viewer, VectorInFrenchShowsFloodHazard) {
+  const auto check = run_check("vector-fr", "fr-FR", true);
+  ASSERT_TRUE(check.report.is_object()) << "viewer-check.mjs printed no JSON";
+  EXPECT_EQ(check.exit_code, 0) << check.report.dump(2);
+  EXPECT_TRUE(check.report["ready"].get<bool>()) << check.report["ready_error"];
+  EXPECT_EQ(check.report["console_errors"].size(), 0u) << check.report["console_errors"].dump(2);
+  EXPECT_EQ(check.report["failed_requests"].size(), 0u) << check.report["failed_requests"].dump(2);
+  EXPECT_EQ(check.report["language"], "fr");
+  EXPECT_TRUE(panel_contains(check, "Fond de carte")) << check.report["panel_text"];
+  EXPECT_TRUE(panel_contains(check, "Couches")) << check.report["panel_text"];
+  EXPECT_TRUE(panel_contains(check, "Opacité")) << check.report["panel_text"];
+  EXPECT_FALSE(panel_contains(check, "Base map")) << check.report["panel_text"];
+
+  // The hazard zones come from vector tiles drawn by MapLibre, not from images.
+  const auto layers = check.report["map_layers"];
+  EXPECT_NE(std::find(layers.begin(), layers.end(), "flood/hazard:fill"), layers.end()) << layers.dump();
+  EXPECT_EQ(std::find(layers.begin(), layers.end(), "flood/raster:raster"), layers.end()) << layers.dump();
+  expect_hazard_colours(check);
+}
+
+}  // namespace
+}  // namespace tuilerie::testing

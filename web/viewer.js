@@ -1,0 +1,282 @@
+// Tuilerie's map viewer: shows the catalog's tilesets over a plain background and keeps the visible
+// tilesets, the rendering and the language in the page URL (?layers=flood,air&mode=vector&lang=fr,
+// and ?fit=flood to zoom to a tileset once); MapLibre keeps the map position in the URL fragment.
+import { element } from './dom.js';
+import { chooseLanguage, hasText, languageNames, languages, localized, maplibreLocale, translate } from './i18n.js';
+import { TilesetLayers } from './map-layers.js';
+import { Panel } from './panel.js';
+import { featureDetails, rasterNotice } from './popup.js';
+
+const maplibregl = window.maplibregl;
+
+const startView = { center: [1.909, 47.902], zoom: 10 };  // Orléans
+// Drawn at the bottom in this order, and the ones shown when the URL names none. Other tilesets are
+// drawn in the order they were switched on, the latest on top.
+const baseTilesets = ['communes', 'rivers'];
+const backgroundColour = '#e4e9ed';
+// From this device pixel ratio on, raster tiles come at scale 2 (@2x).
+const highDpiRatio = 1.5;
+const requestTimeout = 15000;  // milliseconds, for the catalog, legends and styles
+const clickTolerance = 4;  // pixels around a click searched for features
+const narrowScreen = '(max-width: 640px)';  // matches the media query of viewer.css
+
+async function fetchJson(url) {
+  const response = await fetch(url, { signal: AbortSignal.timeout(requestTimeout) });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+function containsPoint(bounds, [lon, lat]) {
+  const [west, south, east, north] = bounds;
+  return lon >= west && lon <= east && lat >= south && lat <= north;
+}
+
+// Says where the data lie when that is away from the start view, so that an empty map is not a surprise.
+function locationNote(entry, language) {
+  if (hasText(language, `note.${entry.name}`)) return translate(language, `note.${entry.name}`);
+  return containsPoint(entry.bounds, startView.center) ? null : translate(language, 'outside_view');
+}
+
+// Fetches what the viewer needs of a catalog entry: its legend and, for tilesets with vector tiles,
+// its MapLibre style. A missing style leaves the tileset as images.
+async function loadTileset(entry, language) {
+  const legend = entry.legend ? await fetchJson(entry.legend) : null;
+  let style = null;
+  if (entry.formats.includes('mvt')) {
+    style = await fetchJson(`/styles/${encodeURIComponent(entry.name)}.json`).catch((error) => {
+      console.warn(`tileset ${entry.name} is shown as images because its MapLibre style failed to load:`, error);
+      return null;
+    });
+  }
+  return {
+    name: entry.name,
+    title: legend ? localized(legend.title, language) : entry.title,
+    description: entry.description,
+    attribution: entry.attribution,
+    bounds: entry.bounds,
+    maxzoom: entry.maxzoom,
+    tilejson: entry.tilejson,
+    rasterFormat: ['png', 'webp'].find((format) => entry.formats.includes(format)),
+    style,
+    vector: Boolean(style),
+    legend,
+    note: locationNote(entry, language),
+  };
+}
+
+// Fills the page's texts: data-text names the key of an element's text, data-label that of its
+// aria-label.
+function applyPageTexts(language) {
+  document.documentElement.lang = language;
+  document.title = translate(language, 'page_title');
+  for (const node of document.querySelectorAll('[data-text]')) node.textContent = translate(language, node.dataset.text);
+  for (const node of document.querySelectorAll('[data-label]')) {
+    node.setAttribute('aria-label', translate(language, node.dataset.label));
+  }
+}
+
+// One link per language; the links reload the page in their language with the same map and layers.
+function buildLanguageLinks(language) {
+  const links = languages.map((code) => element('a', {
+    lang: code, hreflang: code, href: `?lang=${code}`, 'aria-label': languageNames[code],
+    'aria-current': code === language ? 'true' : undefined, textContent: code.toUpperCase(),
+  }));
+  document.getElementById('languages').replaceChildren(...links);
+}
+
+// On narrow screens the panel covers the map, so it starts folded and a button unfolds it.
+function setUpPanelToggle(language) {
+  const button = document.getElementById('panel-toggle');
+  const body = document.getElementById('panel-body');
+  const setOpen = (open) => {
+    body.hidden = !open;
+    button.setAttribute('aria-expanded', String(open));
+    button.textContent = translate(language, open ? 'panel_hide' : 'panel_show');
+  };
+  setOpen(!window.matchMedia(narrowScreen).matches);
+  button.addEventListener('click', () => setOpen(body.hidden));
+}
+
+function createMap(language) {
+  const map = new maplibregl.Map({
+    container: 'map',
+    style: { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': backgroundColour } }] },
+    center: startView.center,
+    zoom: startView.zoom,
+    hash: true,
+    locale: maplibreLocale(language),
+    attributionControl: false,
+    dragRotate: false,
+    pitchWithRotate: false,
+    touchPitch: false,
+  });
+  map.touchZoomRotate.disableRotation();
+  map.keyboard.disableRotation();
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+  map.addControl(new maplibregl.AttributionControl({ compact: true }), 'bottom-right');
+  return map;
+}
+
+class Viewer {
+  constructor(map, language, tilesets, params) {
+    this.map = map;
+    this.language = language;
+    this.tilesets = new Map(tilesets.map((tileset) => [tileset.name, tileset]));
+    this.layers = new TilesetLayers(map);
+    this.rendering = params.get('mode') === 'vector' ? 'vector' : 'raster';
+    this.explicitLanguage = params.has('lang');
+    this.visible = this.initialVisible(params.get('layers'));
+    this.opacity = new Map();  // tileset name -> 0..1; absent means 1
+    this.popup = new maplibregl.Popup({ maxWidth: '340px', focusAfterOpen: true });
+    const listed = [...baseTilesets.filter((name) => this.tilesets.has(name)), ...this.tilesets.keys()];
+    this.panel = new Panel(document.getElementById('panel'), language,
+      [...new Set(listed)].map((name) => this.tilesets.get(name)), baseTilesets, {
+        toggle: (name, checked) => this.setVisible(name, checked),
+        opacity: (name, value) => this.setOpacity(name, value),
+        zoomTo: (name) => this.zoomTo(name),
+        rendering: (kind) => this.setRendering(kind),
+      });
+    map.on('click', (event) => this.showPopup(event));
+    map.on('moveend', () => this.updateLanguageLinks());
+  }
+
+  initialVisible(requested) {
+    const names = requested === null ? baseTilesets : requested.split(',');
+    return [...new Set(names)].filter((name) => this.tilesets.has(name));
+  }
+
+  // Base tilesets first, then the others in the order they were switched on.
+  drawingOrder() {
+    const base = baseTilesets.filter((name) => this.visible.includes(name));
+    return [...base, ...this.visible.filter((name) => !baseTilesets.includes(name))];
+  }
+
+  renderingOf(tileset) {
+    if (!tileset.rasterFormat) return 'vector';
+    return this.rendering === 'vector' && tileset.vector ? 'vector' : 'raster';
+  }
+
+  // Brings the map, the panel and the URL in line with the state.
+  sync() {
+    for (const tileset of this.tilesets.values()) {
+      if (!this.visible.includes(tileset.name)) {
+        this.layers.hide(tileset.name);
+        continue;
+      }
+      const rendering = this.renderingOf(tileset);
+      if (this.layers.renderingOf(tileset.name) === rendering) continue;
+      const opacity = this.opacityOf(tileset.name);
+      if (rendering === 'vector') {
+        this.layers.showVector(tileset.name, tileset.style, tileset.attribution, opacity);
+      } else {
+        const scale = window.devicePixelRatio >= highDpiRatio ? 2 : 1;
+        const url = `${tileset.tilejson}?format=${tileset.rasterFormat}&scale=${scale}`;
+        this.layers.showRaster(tileset.name, url, tileset.attribution, opacity);
+      }
+    }
+    this.layers.order(this.drawingOrder());
+    this.panel.update({ rendering: this.rendering, visible: this.visible, opacity: (name) => this.opacityOf(name) });
+    this.writeUrl();
+  }
+
+  opacityOf(name) {
+    return this.opacity.get(name) ?? 1;
+  }
+
+  setVisible(name, visible) {
+    this.visible = this.visible.filter((shown) => shown !== name);
+    if (visible) this.visible.push(name);
+    this.sync();
+  }
+
+  setOpacity(name, value) {
+    this.opacity.set(name, value);
+    this.layers.setOpacity(name, value);
+  }
+
+  setRendering(kind) {
+    this.rendering = kind;
+    this.popup.remove();
+    this.sync();
+  }
+
+  // Shows the tileset and fits the map to its bounds, leaving room for the panel when it is open.
+  zoomTo(name, animate = true) {
+    const tileset = this.tilesets.get(name);
+    if (!this.visible.includes(name)) this.setVisible(name, true);
+    const [west, south, east, north] = tileset.bounds;
+    const panel = document.getElementById('panel').getBoundingClientRect();
+    const besidePanel = panel.right < this.map.getContainer().clientWidth / 2;
+    this.map.fitBounds([[west, south], [east, north]], {
+      padding: { top: 40, bottom: 40, right: 60, left: besidePanel ? panel.right + 20 : 40 },
+      maxZoom: tileset.maxzoom,
+      animate,
+    });
+  }
+
+  showPopup(event) {
+    const { x, y } = event.point;
+    const box = [[x - clickTolerance, y - clickTolerance], [x + clickTolerance, y + clickTolerance]];
+    const vectorLayers = this.layers.vectorLayerIds();
+    let content = null;
+    if (vectorLayers.length > 0) {
+      const features = this.map.queryRenderedFeatures(box, { layers: vectorLayers });
+      content = featureDetails(features, this.language,
+        (layerId) => this.tilesets.get(this.layers.tilesetOfLayer(layerId)).title);
+    }
+    if (!content && this.layers.vectorLayerIds().length === 0 && this.visible.length > 0) {
+      const canSwitch = this.visible.some((name) => this.tilesets.get(name).vector);
+      content = rasterNotice(this.language, canSwitch, () => this.setRendering('vector'));
+    }
+    if (!content) return this.popup.remove();
+    this.popup.setLngLat(event.lngLat).setDOMContent(content).addTo(this.map);
+  }
+
+  urlFor(language) {
+    const params = new URLSearchParams();
+    params.set('layers', this.visible.join(','));
+    if (this.rendering === 'vector') params.set('mode', 'vector');
+    if (language) params.set('lang', language);
+    return `${location.pathname}?${params.toString().replaceAll('%2C', ',')}${location.hash}`;
+  }
+
+  writeUrl() {
+    history.replaceState(null, '', this.urlFor(this.explicitLanguage ? this.language : null));
+    this.updateLanguageLinks();
+  }
+
+  updateLanguageLinks() {
+    for (const link of document.querySelectorAll('#languages a')) link.href = this.urlFor(link.hreflang);
+  }
+}
+
+async function start() {
+  const params = new URLSearchParams(location.search);
+  const language = chooseLanguage(params.get('lang'), navigator.languages ?? [navigator.language]);
+  applyPageTexts(language);
+  buildLanguageLinks(language);
+  setUpPanelToggle(language);
+  const map = createMap(language);
+  window.tuilerieMap = map;
+  const mapLoaded = new Promise((resolve) => map.once('load', resolve));
+  try {
+    const catalog = await fetchJson('/catalog');
+    const tilesets = await Promise.all(catalog.tilesets.map((entry) => loadTileset(entry, language)));
+    await mapLoaded;
+    const viewer = new Viewer(map, language, tilesets, params);
+    viewer.sync();
+    if (params.has('fit') && viewer.tilesets.has(params.get('fit'))) viewer.zoomTo(params.get('fit'), false);
+  } catch (error) {
+    const status = document.getElementById('status');
+    status.textContent = translate(language, 'catalog_failed', { error: error.message });
+    status.hidden = false;
+    throw error;
+  }
+  // The first 'idle' after the tilesets are added: every tile is loaded and drawn.
+  await new Promise((resolve) => map.once('idle', resolve));
+  return true;
+}
+
+// Resolves once the map is complete, for tests and for scripts embedding the viewer.
+window.tuilerieReady = start();
