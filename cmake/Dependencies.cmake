@@ -10,6 +10,8 @@ find_package(CLI11 REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(GDAL REQUIRED)
 find_package(ZLIB REQUIRED)
+# GEOS repairs polygons that snapping to the vector tile grid made invalid.
+find_package(GEOS 3.10 CONFIG REQUIRED)
 pkg_check_modules(LMDB REQUIRED IMPORTED_TARGET lmdb)
 pkg_check_modules(VIPS REQUIRED IMPORTED_TARGET vips-cpp)
 pkg_check_modules(PROJ REQUIRED IMPORTED_TARGET proj)

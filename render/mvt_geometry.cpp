@@ -281,8 +281,8 @@ void read_geos_polygons(const GEOSGeometry* geometry, std::vector<tile_polygon>&
 }
 
 // The GEOS path, from the unclipped input: make-valid, clip, simplify without changing the topology,
-// and snap-round to the unit grid, which GEOS guarantees to give a valid result. Returns nothing when
-// a GEOS step fails.
+// and snap-round to the unit grid, whose output geos_c.h documents as always valid
+// (GEOS_PREC_VALID_OUTPUT). Returns nothing when a GEOS step fails.
 std::optional<std::vector<tile_polygon>> repair_with_geos(const std::vector<tile_coord_polygon>& polygons,
                                                           const tile_geometry_settings& settings) {
   GEOSContextHandle_t handle = geos_handle();

@@ -110,9 +110,9 @@ std::vector<selected_layer> select_layers(const mapnik::Map& map, const vector_s
 }
 
 // The transformation from a layer's srs to EPSG:3857. Each thread keeps one per srs, because PROJ
-// objects are not thread-safe and building one is slow: about 11 ms for EPSG:2154 with PROJ 9.1, more
-// than encoding a z15 tile of the flood zones (about 8 ms), both measured with -O2 on one core of
-// the development machine.
+// objects are not thread-safe and building one is slow. With PROJ 9.1 it took about 11 ms for
+// EPSG:2154, more than encoding a z15 tile of the flood zones (about 8 ms). Both were measured with
+// -O2 on one core of the development machine.
 const mapnik::proj_transform& transform_to_mercator(const std::string& srs) {
   thread_local std::unordered_map<std::string, std::unique_ptr<mapnik::proj_transform>> cache;
   std::unique_ptr<mapnik::proj_transform>& transform = cache[srs];

@@ -11,7 +11,7 @@ readonly packages=(
   libmapnik-dev mapnik-utils libvips-dev libgdal-dev gdal-bin libproj-dev libgeos-dev
   # Server, cache and encoding
   libboost-dev libboost-system-dev liblmdb-dev lmdb-utils libprotozero-dev
-  libxxhash-dev zlib1g-dev
+  libxxhash-dev zlib1g-dev libsqlite3-dev
   # Configuration, logging, command line, JSON
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   # Tests and their real clients

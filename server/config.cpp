@@ -138,7 +138,14 @@ server_settings read_server(const config_reader& reader, const YAML::Node& node)
   server.web_root = reader.file().parent_path() / "../web";
   if (!node) return server;
   reader.require_map(node, "server");
-  reader.reject_unknown_keys(node, "server", {"listen", "io_threads", "render_threads", "cors_origins", "web_root"});
+  reader.reject_unknown_keys(node, "server",
+                             {"listen", "io_threads", "render_threads", "cors_origins", "web_root", "admin_token"});
+  if (node["admin_token"]) {
+    server.admin_token = reader.string(node["admin_token"], "server.admin_token");
+    if (server.admin_token.size() < 16) {
+      reader.fail(node["admin_token"], "server.admin_token", "must be at least 16 characters, or absent to disable /admin");
+    }
+  }
   if (node["web_root"]) server.web_root = reader.path(node["web_root"], "server.web_root");
   if (node["listen"]) {
     try {
@@ -276,6 +283,31 @@ std::vector<cache_control_rule> read_cache_control(const config_reader& reader, 
   return rules;
 }
 
+// Reads either a number of seconds for every zoom or a list of
+// {minzoom, maxzoom, seconds} rules.
+std::vector<max_age_rule> read_max_age(const config_reader& reader, const YAML::Node& node, const std::string& key) {
+  constexpr long long ten_years = 10LL * 365 * 24 * 3600;
+  std::vector<max_age_rule> rules;
+  if (node.IsScalar()) {
+    rules.push_back({0, max_zoom, reader.integer(node, key, 1, ten_years)});
+    return rules;
+  }
+  if (!node.IsSequence()) reader.fail(node, key, "must be a number of seconds or a list of {minzoom, maxzoom, seconds}");
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string item_key = key + "[" + std::to_string(i) + "]";
+    const auto item = node[i];
+    reader.require_map(item, item_key);
+    reader.reject_unknown_keys(item, item_key, {"minzoom", "maxzoom", "seconds"});
+    max_age_rule rule;
+    if (item["minzoom"]) rule.minzoom = static_cast<int>(reader.integer(item["minzoom"], item_key + ".minzoom", 0, max_zoom));
+    if (item["maxzoom"]) rule.maxzoom = static_cast<int>(reader.integer(item["maxzoom"], item_key + ".maxzoom", 0, max_zoom));
+    if (!item["seconds"]) reader.fail(item, item_key + ".seconds", "missing; give the maximum age in seconds");
+    rule.seconds = reader.integer(item["seconds"], item_key + ".seconds", 1, ten_years);
+    rules.push_back(rule);
+  }
+  return rules;
+}
+
 void read_tileset_zooms(const config_reader& reader, const YAML::Node& node, const std::string& key,
                         tileset_settings& tileset) {
   if (node["minzoom"]) tileset.minzoom = static_cast<int>(reader.integer(node["minzoom"], key + ".minzoom", 0, max_zoom));
@@ -288,7 +320,8 @@ tileset_settings read_tileset(const config_reader& reader, const YAML::Node& nod
   reader.require_map(node, key);
   reader.reject_unknown_keys(node, key,
                              {"title", "description", "attribution", "style", "legend", "formats", "minzoom",
-                              "maxzoom", "bounds", "center", "metatile", "buffer", "vector", "cache_control"});
+                              "maxzoom", "bounds", "center", "metatile", "buffer", "vector", "cache_control",
+                              "max_age"});
   tileset_settings tileset;
   tileset.name = name;
   tileset.title = node["title"] ? reader.string(node["title"], key + ".title") : name;
@@ -312,6 +345,7 @@ tileset_settings read_tileset(const config_reader& reader, const YAML::Node& nod
   if (node["buffer"]) tileset.buffer = static_cast<std::uint32_t>(reader.integer(node["buffer"], key + ".buffer", 0, 1024));
   tileset.vector = read_vector(reader, node["vector"], key + ".vector");
   if (node["cache_control"]) tileset.cache_control = read_cache_control(reader, node["cache_control"], key + ".cache_control");
+  if (node["max_age"]) tileset.max_age = read_max_age(reader, node["max_age"], key + ".max_age");
   return tileset;
 }
 

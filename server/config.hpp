@@ -41,6 +41,9 @@ struct server_settings {
   std::vector<std::string> cors_origins{"*"};
   // The viewer's files; web_root/node_modules holds the npm packages it uses.
   std::filesystem::path web_root;
+  // Bearer token for /admin routes; empty disables them. The environment
+  // variable TUILERIE_ADMIN_TOKEN, when set, overrides the file.
+  std::string admin_token;
 };
 
 struct cache_settings {
@@ -54,6 +57,12 @@ struct cache_control_rule {
   int minzoom = 0;
   int maxzoom = max_zoom;
   std::string value;  // the Cache-Control header sent for tiles in this range
+};
+
+struct max_age_rule {
+  int minzoom = 0;
+  int maxzoom = max_zoom;
+  std::int64_t seconds = 0;
 };
 
 struct tileset_settings {
@@ -74,6 +83,9 @@ struct tileset_settings {
   std::uint32_t buffer = 128;   // pixels rendered around a metatile, then cropped
   vector_settings vector;
   std::vector<cache_control_rule> cache_control;
+  // Cached tiles older than this are rendered again on request; the first
+  // rule whose zoom range covers the tile applies, and none means no expiry.
+  std::vector<max_age_rule> max_age;
 
   bool serves(tile_format format) const;
   bool serves_zoom(int z) const { return z >= minzoom && z <= maxzoom; }
@@ -87,7 +99,7 @@ struct collection_settings {
   std::string description;
   std::string attribution;
   std::filesystem::path source;  // any vector file GDAL opens: GeoPackage, Shapefile, GeoJSON...
-  std::string layer;             // the layer inside source; empty when source holds one layer
+  std::string layer;             // the layer inside source; empty when source contains one layer
   // The source's CRS (EPSG:NNNN or any definition PROJ reads), with x as
   // easting or longitude. Required when the source declares none; overrides
   // the source's own otherwise.

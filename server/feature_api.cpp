@@ -1,5 +1,5 @@
-// The feature API: routing of /ogc, /query and /wmts requests, metadata
-// answered at once, and feature reads run on the API's own worker threads.
+// The feature API: routing of /ogc, /query and /wmts requests. Metadata is
+// built on the calling thread; feature reads run on the API's worker threads.
 #include "server/feature_api.hpp"
 
 #include "server/features/api_error.hpp"
@@ -11,8 +11,8 @@
 #include "server/features/openapi.hpp"
 #include "server/features/point_query.hpp"
 #include "server/features/query_string.hpp"
-#include "server/features/worker_pool.hpp"
 #include "server/features/wmts.hpp"
+#include "server/features/worker_pool.hpp"
 #include "server/responses.hpp"
 
 #include <spdlog/spdlog.h>
@@ -27,14 +27,15 @@ namespace http = boost::beast::http;
 
 namespace {
 
-// Requests waiting for a worker thread beyond this many get a 503: a client
-// retrying later is better than answers that come after it gave up.
+// Requests waiting for a worker thread beyond this many get a 503, because a
+// client that retries later is better served than one whose response comes
+// after it gave up.
 constexpr std::size_t max_queued_requests = 64;
 
 constexpr const char* cache_control = "public, max-age=60";
 
-// What the static members handles() and wmts_get_tile() read: set by each
-// feature_api constructor, before the server starts.
+// Routing state of the static members handles() and wmts_get_tile(), set by
+// each feature_api constructor before the server starts.
 struct static_routes {
   std::string base_path = "/ogc";
   std::shared_ptr<const std::map<std::string, tileset_settings>> tilesets;
@@ -121,7 +122,8 @@ struct feature_api::impl {
     for (const auto& collection : collections) {
       if (collection.settings.id == id) return collection;
     }
-    throw not_found("no collection " + printable_name(id) + "; see " + settings.ogc.base_path + "/collections");
+    throw not_found("no collection " + printable_name(id) + "; see " + settings.ogc.base_path +
+                    "/collections");
   }
 
   const tileset_settings& find_tileset(std::string_view name) const {
@@ -138,8 +140,8 @@ struct feature_api::impl {
     return *handle;
   }
 
-  // Runs `work` on a worker thread and sends what it returns, or the error
-  // it throws. A full queue is answered at once with 503.
+  // Runs `work` on a worker thread and sends the response it returns, or the
+  // error it throws. When the queue is full, a 503 is sent at once.
   void run_on_worker(send_function send, std::function<http_response(std::size_t)> work) {
     auto shared_send = std::make_shared<send_function>(std::move(send));
     const bool queued = pool.try_post([this, shared_send, work = std::move(work)](std::size_t worker) {
@@ -150,7 +152,8 @@ struct feature_api::impl {
       (*shared_send)(respond_safely(work, worker));
     });
     if (!queued) {
-      auto response = json_error(http::status::service_unavailable, "the server is busy reading features; retry shortly");
+      auto response =
+          json_error(http::status::service_unavailable, "the server is busy reading features; retry shortly");
       response.set(http::field::retry_after, "1");
       (*shared_send)(std::move(response));
     }
@@ -158,21 +161,24 @@ struct feature_api::impl {
 
   // The request boundary of worker jobs: client errors become their status,
   // anything else a logged 500.
-  static http_response respond_safely(const std::function<http_response(std::size_t)>& work, std::size_t worker) {
+  static http_response respond_safely(const std::function<http_response(std::size_t)>& work,
+                                      std::size_t worker) {
     try {
       return work(worker);
     } catch (const api_error& error) {
       return json_error(error.status(), error.what());
     } catch (const std::exception& error) {
       spdlog::error("feature request failed: {}", error.what());
-      return json_error(http::status::internal_server_error, "reading features failed; the server log has details");
+      return json_error(http::status::internal_server_error,
+                        "reading features failed; the server log has details");
     }
   }
 
   void handle(const http_request& request, const std::string& base_url, send_function& send) {
     const std::string_view target = request.target();
     const std::string_view path = path_of(target);
-    if (path == "/wmts" || path.starts_with("/wmts/")) return send(handle_wmts(path, query_of(target), base_url));
+    if (path == "/wmts" || path.starts_with("/wmts/"))
+      return send(handle_wmts(path, query_of(target), base_url));
     const auto parameters = query_parameters::parse(query_of(target));
     if (path == "/query") return handle_point_query(parameters, send);
     if (!path.starts_with(settings.ogc.base_path)) throw not_found("no such resource");
@@ -192,7 +198,8 @@ struct feature_api::impl {
     send(metadata_response(segments, location));
   }
 
-  http_response metadata_response(const std::vector<std::string_view>& segments, const api_location& location) const {
+  http_response metadata_response(const std::vector<std::string_view>& segments,
+                                  const api_location& location) const {
     const std::size_t count = segments.size();
     const std::string_view first = count > 0 ? segments[0] : std::string_view{};
     if (count == 0) return document_response(landing_page(settings, location));
@@ -200,11 +207,13 @@ struct feature_api::impl {
     if (count == 1 && first == "api") {
       return document_response(openapi_document(settings, collections, location), openapi_media_type);
     }
-    if (count == 1 && first == "collections") return document_response(collections_document(collections, location));
+    if (count == 1 && first == "collections")
+      return document_response(collections_document(collections, location));
     if (count == 2 && first == "collections") {
       return document_response(collection_document(find_collection(segments[1]), location));
     }
-    if (count == 1 && first == "tileMatrixSets") return document_response(tile_matrix_sets_document(location));
+    if (count == 1 && first == "tileMatrixSets")
+      return document_response(tile_matrix_sets_document(location));
     if (count == 2 && first == "tileMatrixSets" && segments[1] == web_mercator_quad) {
       return document_response(web_mercator_quad_document(location));
     }
@@ -224,33 +233,40 @@ struct feature_api::impl {
     const int precision = settings.ogc.coordinate_precision;
     if (segments.size() == 3) {
       auto request = parse_items_request(parameters, collection.settings, settings.ogc);
-      return run_on_worker(std::move(send), [this, &collection, request, parameters, location,
-                                             precision](std::size_t worker) {
-        const auto page = read_items(open(worker, collection.settings.id), request, precision);
-        return document_response(items_document(page, collection, request, parameters, location), geojson_media_type);
-      });
+      return run_on_worker(
+          std::move(send), [this, &collection, request, parameters, location, precision](std::size_t worker) {
+            const auto page = read_items(open(worker, collection.settings.id), request, precision);
+            return document_response(items_document(page, collection, request, parameters, location),
+                                     geojson_media_type);
+          });
     }
     if (segments.size() != 4) throw not_found("no such resource; features are at .../items/{featureId}");
     check_metadata_query(parameters);
     const auto feature_id = parse_feature_id(segments[3]);
     if (!feature_id) throw not_found("no such feature; feature ids are integers from 0");
-    run_on_worker(std::move(send), [this, &collection, id = *feature_id, location, precision](std::size_t worker) {
-      auto feature = read_item(open(worker, collection.settings.id), id, precision);
-      if (!feature) throw not_found("no feature " + std::to_string(id) + " in collection " + collection.settings.id);
-      return document_response(item_document(std::move(*feature), collection, id, location), geojson_media_type);
-    });
+    run_on_worker(
+        std::move(send), [this, &collection, id = *feature_id, location, precision](std::size_t worker) {
+          auto feature = read_item(open(worker, collection.settings.id), id, precision);
+          if (!feature)
+            throw not_found("no feature " + std::to_string(id) + " in collection " + collection.settings.id);
+          return document_response(item_document(std::move(*feature), collection, id, location),
+                                   geojson_media_type);
+        });
   }
 
   void handle_point_query(const query_parameters& parameters, send_function& send) {
     auto request = parse_point_query(parameters, settings);
     const int precision = settings.ogc.coordinate_precision;
     run_on_worker(std::move(send), [this, request, precision](std::size_t worker) {
-      auto open_in_worker = [this, worker](const std::string& id) -> open_collection& { return open(worker, id); };
+      auto open_in_worker = [this, worker](const std::string& id) -> open_collection& {
+        return open(worker, id);
+      };
       return document_response(run_point_query(request, open_in_worker, precision), geojson_media_type);
     });
   }
 
-  http_response handle_wmts(std::string_view path, std::string_view query, const std::string& base_url) const {
+  http_response handle_wmts(std::string_view path, std::string_view query,
+                            const std::string& base_url) const {
     if (path == "/wmts/1.0.0/WMTSCapabilities.xml") {
       return document_response(wmts_capabilities(settings, base_url), "application/xml; charset=utf-8");
     }
@@ -277,7 +293,8 @@ struct feature_api::impl {
   // a GetTile that reaches this API is redirected to the tile's URL.
   http_response redirect_get_tile(const query_parameters& parameters, const std::string& base_url) const {
     const auto result = parse_get_tile(parameters, &settings.tilesets);
-    if (const auto* exception = std::get_if<ows_exception>(&result)) return ows_exception_response(*exception);
+    if (const auto* exception = std::get_if<ows_exception>(&result))
+      return ows_exception_response(*exception);
     http_response response{http::status::found, 11};
     response.set(http::field::location, base_url + "/tiles/" + std::get<std::string>(result));
     return response;
@@ -288,7 +305,8 @@ feature_api::feature_api(const config& settings) : impl_(std::make_unique<impl>(
   {
     const std::lock_guard lock(static_routes_mutex);
     current_routes.base_path = settings.ogc.base_path;
-    current_routes.tilesets = std::make_shared<const std::map<std::string, tileset_settings>>(settings.tilesets);
+    current_routes.tilesets =
+        std::make_shared<const std::map<std::string, tileset_settings>>(settings.tilesets);
   }
   spdlog::info("feature API: {} collections under {}, {} worker threads", impl_->collections.size(),
                settings.ogc.base_path, settings.ogc.threads);

@@ -40,8 +40,8 @@ class feature_api {
   // and returns the tile path under /tiles/ ("{tileset}/{z}/{x}/{y}.{ext}")
   // for the tile handler, or the OWS ExceptionReport to send. Parameter names
   // are compared ignoring case, as OWS requires. The layer, its formats and
-  // zoom range are checked against the tilesets of the most recently
-  // constructed feature_api; before one exists, only the tile grid is.
+  // its zoom range are checked against the tilesets of the most recently
+  // constructed feature_api. Before one exists, only the tile grid is checked.
   static std::variant<std::string, http_response> wmts_get_tile(const http_request& request);
 
  private:

@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <optional>
 
 namespace tuilerie {
@@ -30,10 +31,18 @@ http_response plain_error(http::status status, unsigned version, const char* mes
   return response;
 }
 
+// What the listener and its sessions share: requests being answered, and
+// whether the server is stopping (then sessions close after their response).
+struct server_activity {
+  std::atomic<std::size_t> requests_in_flight{0};
+  std::atomic<bool> stopping{false};
+};
+
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket&& socket, std::shared_ptr<const request_handler> handler, const connection_limits& limits)
-      : stream_(std::move(socket)), handler_(std::move(handler)), limits_(limits) {}
+  session(tcp::socket&& socket, std::shared_ptr<const request_handler> handler, const connection_limits& limits,
+          std::shared_ptr<server_activity> activity)
+      : stream_(std::move(socket)), handler_(std::move(handler)), limits_(limits), activity_(std::move(activity)) {}
 
   void start() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
@@ -67,6 +76,8 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void handle(http_request&& request) {
+    ++activity_->requests_in_flight;
+    answering_ = true;
     const bool keep_alive = request.keep_alive();
     const unsigned version = request.version();
     auto self = shared_from_this();
@@ -86,8 +97,12 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_write(beast::error_code error, std::size_t) {
+    if (answering_) {
+      answering_ = false;
+      --activity_->requests_in_flight;
+    }
     if (error) return do_close();
-    const bool keep_alive = response_->keep_alive();
+    const bool keep_alive = response_->keep_alive() && !activity_->stopping;
     response_.reset();
     if (!keep_alive) return do_close();
     do_read();
@@ -102,6 +117,8 @@ class session : public std::enable_shared_from_this<session> {
   beast::flat_buffer buffer_;
   std::shared_ptr<const request_handler> handler_;
   const connection_limits limits_;
+  std::shared_ptr<server_activity> activity_;
+  bool answering_ = false;  // a request was handed to the handler and its response is not yet written
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http_response> response_;
 };
@@ -127,6 +144,7 @@ class http_server::listener : public std::enable_shared_from_this<listener> {
   void start() { do_accept(); }
 
   void stop() {
+    activity_->stopping = true;
     net::post(acceptor_.get_executor(), [self = shared_from_this()] {
       beast::error_code ignored;
       self->acceptor_.close(ignored);
@@ -134,6 +152,7 @@ class http_server::listener : public std::enable_shared_from_this<listener> {
   }
 
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::size_t requests_in_flight() const { return activity_->requests_in_flight; }
 
  private:
   void do_accept() {
@@ -145,7 +164,7 @@ class http_server::listener : public std::enable_shared_from_this<listener> {
     if (error) {
       spdlog::warn("accept failed: {}", error.message());
     } else {
-      std::make_shared<session>(std::move(socket), handler_, limits_)->start();
+      std::make_shared<session>(std::move(socket), handler_, limits_, activity_)->start();
     }
     if (acceptor_.is_open()) do_accept();
   }
@@ -154,6 +173,7 @@ class http_server::listener : public std::enable_shared_from_this<listener> {
   tcp::acceptor acceptor_;
   std::shared_ptr<const request_handler> handler_;
   connection_limits limits_;
+  std::shared_ptr<server_activity> activity_ = std::make_shared<server_activity>();
 };
 
 http_server::http_server(net::io_context& io, const listen_address& address, request_handler handler,
@@ -174,5 +194,7 @@ std::uint16_t http_server::port() const { return listener_->port(); }
 void http_server::stop() {
   if (listener_) listener_->stop();
 }
+
+std::size_t http_server::requests_in_flight() const { return listener_->requests_in_flight(); }
 
 }  // namespace tuilerie

@@ -36,8 +36,12 @@ class http_server {
   // The bound port; differs from the configured one when that was 0.
   std::uint16_t port() const;
 
-  // Stops accepting new connections; sessions finish their current request.
+  // Stops accepting new connections; sessions finish their current request
+  // and then close, even when the client asked for keep-alive.
   void stop();
+
+  // Requests handed to the handler whose response is not yet written.
+  std::size_t requests_in_flight() const;
 
  private:
   class listener;

@@ -1,179 +1,132 @@
-// The tuilerie command: serve tiles (and, as they come, seed, purge, cache).
+// The tuilerie command line: one binary with a subcommand per task.
 #include "render/mapnik_setup.hpp"
-#include "render/render_pool.hpp"
-#include "render/shapefile_encoding.hpp"
-#include "render/vector_tile_renderer.hpp"
+#include "server/cache_command.hpp"
 #include "server/config.hpp"
-#include "server/feature_api.hpp"
-#include "server/http_server.hpp"
-#include "server/router.hpp"
-#include "server/site.hpp"
-#include "server/tile_service.hpp"
-#include "server/tileset_versions.hpp"
+#include "server/purge_command.hpp"
+#include "server/seed_command.hpp"
+#include "server/serve_command.hpp"
 #include "tilecache/tile_store.hpp"
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <mapnik/map.hpp>
-#include <spdlog/spdlog.h>
 
 #include <csignal>
-#include <cstdio>
 #include <iostream>
-#include <thread>
-
-namespace tuilerie {
 
 namespace {
 
-struct serve_options {
-  std::filesystem::path config_file;
-  std::string listen;
-  std::filesystem::path cache_path;
-  std::string log_level = "info";
-};
+void add_serve_command(CLI::App& app, tuilerie::serve_options& serve) {
+  auto* command = app.add_subcommand("serve", "Serve tiles over HTTP.");
+  command->add_option("--config,-c", serve.config_file, "YAML configuration file")->required();
+  command->add_option("--listen", serve.listen, "HOST:PORT to listen on, overriding server.listen");
+  command->add_option("--cache", serve.cache_path, "LMDB cache directory, overriding cache.path");
+  command->add_option("--log-level", serve.log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+}
 
-// Loads each tileset's style once on this thread, so a broken style stops
-// start-up with its file name instead of failing on the first request, and
-// describes the vector layers for TileJSON.
-std::map<std::string, nlohmann::json> check_styles(const config& settings) {
-  std::map<std::string, nlohmann::json> vector_layers;
-  for (const auto& [name, tileset] : settings.tilesets) {
-    auto map = load_style(tileset.style);
-    apply_shapefile_encodings(*map);
-    if (!tileset.serves(tile_format::mvt)) continue;
-    std::vector<vector_layer_description> descriptions;
-    try {
-      descriptions = describe_vector_layers(*map, tileset.vector);
-    } catch (const std::invalid_argument& error) {
-      throw config_error(settings.file, "tilesets." + name + ".vector.layers", 0, error.what());
-    }
-    auto layers = nlohmann::json::array();
-    for (const auto& layer : descriptions) {
-      nlohmann::json fields = nlohmann::json::object();
-      for (const auto& field : layer.fields) fields[field.name] = field.type;
-      layers.push_back({{"id", layer.id},
-                        {"fields", fields},
-                        {"minzoom", layer.minzoom},
-                        {"maxzoom", layer.maxzoom},
-                        {"geometry_type", layer.geometry_type}});
-    }
-    vector_layers[name] = std::move(layers);
+// The options that seed, purge and the cache commands share.
+void add_cache_options(CLI::App* command, std::filesystem::path& config_file, std::filesystem::path& cache_path,
+                       std::string& log_level) {
+  command->add_option("--config,-c", config_file, "YAML configuration file")->required();
+  command->add_option("--cache", cache_path, "LMDB cache directory, overriding cache.path");
+  command->add_option("--log-level", log_level, "trace, debug, info, warn (the default), error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+}
+
+void add_seed_command(CLI::App& app, tuilerie::seed_options& seed) {
+  auto* command = app.add_subcommand(
+      "seed", "Render and cache the tiles of an area ahead of requests; an interrupted seed resumes.");
+  add_cache_options(command, seed.config_file, seed.cache_path, seed.log_level);
+  command->add_option("--tileset", seed.tileset, "Tileset to seed")->required();
+  command->add_option("--bbox", seed.bbox, "Area as minlon,minlat,maxlon,maxlat in degrees; the tileset's bounds "
+                                           "by default");
+  command->add_option("--zoom", seed.zoom, "Zoom levels as MIN-MAX (or Z), clamped to the tileset's range")
+      ->required();
+  command->add_option("--format", seed.format, "png (the default), webp or mvt");
+  command->add_option("--scale", seed.scale, "1 for 256 px tiles (the default), 2 for 512 px @2x tiles");
+  command->add_option("--threads", seed.threads, "Render threads; server.render_threads by default")
+      ->check(CLI::Range(1u, 256u));
+}
+
+void add_purge_command(CLI::App& app, tuilerie::purge_options& purge) {
+  auto* command =
+      app.add_subcommand("purge", "Delete a tileset's cached tiles, in every format and scale, by area and zoom.");
+  add_cache_options(command, purge.config_file, purge.cache_path, purge.log_level);
+  command->add_option("--tileset", purge.tileset, "Tileset to purge")->required();
+  command->add_option("--bbox", purge.bbox, "Area as minlon,minlat,maxlon,maxlat in degrees; everything by default");
+  command->add_option("--zoom", purge.zoom, "Zoom levels as MIN-MAX (or Z); all by default");
+}
+
+void add_cache_commands(CLI::App& app, tuilerie::cache_stats_options& stats, tuilerie::cache_export_options& output) {
+  auto* cache = app.add_subcommand("cache", "Inspect or export the tile cache.");
+  cache->require_subcommand(1);
+
+  auto* stats_command = cache->add_subcommand("stats", "Count cached entries and bytes per tileset, format, scale "
+                                                       "and zoom.");
+  add_cache_options(stats_command, stats.config_file, stats.cache_path, stats.log_level);
+  stats_command->add_flag("--json", stats.json, "Print JSON instead of a table");
+
+  auto* export_command =
+      cache->add_subcommand("export", "Write a tileset's fresh cached tiles to an MBTiles file.");
+  add_cache_options(export_command, output.config_file, output.cache_path, output.log_level);
+  export_command->add_option("--tileset", output.tileset, "Tileset to export")->required();
+  export_command->add_option("--mbtiles", output.mbtiles, "MBTiles file to write; an existing file is replaced")
+      ->required();
+  export_command->add_option("--format", output.format, "png (the default), webp or mvt");
+  export_command->add_option("--scale", output.scale, "1 for 256 px tiles (the default), 2 for 512 px @2x tiles");
+}
+
+// Runs the chosen command, mapping start-up errors to exit status 2.
+template <class Command>
+int run_reporting_errors(Command command) {
+  try {
+    return command();
+  } catch (const tuilerie::config_error& error) {
+    std::cerr << "tuilerie: invalid configuration: " << error.what() << "\n";
+  } catch (const tuilerie::style_error& error) {
+    std::cerr << "tuilerie: invalid style: " << error.what() << "\n";
+  } catch (const tuilerie::cache_error& error) {
+    std::cerr << "tuilerie: cannot open the tile cache: " << error.what() << "\n";
+  } catch (const tuilerie::option_error& error) {
+    std::cerr << "tuilerie: " << error.what() << "\n";
+  } catch (const std::exception& error) {
+    std::cerr << "tuilerie: " << error.what() << "\n";
+    return 1;
   }
-  return vector_layers;
-}
-
-void apply_overrides(config& settings, const serve_options& options) {
-  if (!options.listen.empty()) {
-    try {
-      settings.server.listen = parse_listen_address(options.listen);
-    } catch (const std::invalid_argument& error) {
-      throw config_error(settings.file, "--listen", 0, error.what());
-    }
-  }
-  if (!options.cache_path.empty()) settings.cache.path = options.cache_path;
-}
-
-tile_store_options store_options(const cache_settings& cache) {
-  return {cache.path, cache.initial_size_mb << 20, cache.max_size_mb << 20};
-}
-
-style_files styles_of(const config& settings) {
-  style_files styles;
-  for (const auto& [name, tileset] : settings.tilesets) styles[name] = tileset.style;
-  return styles;
-}
-
-int serve(const serve_options& options) {
-  spdlog::set_level(spdlog::level::from_str(options.log_level));
-  config settings = load_config(options.config_file);
-  apply_overrides(settings, options);
-  setup_mapnik(default_font_directories());
-  const auto vector_layers = check_styles(settings);
-
-  style_registry styles(styles_of(settings));
-  tileset_versions versions(settings, styles);
-  versions.start_watching();
-  tile_store store(store_options(settings.cache));
-  render_pool pool(styles, {settings.server.render_threads});
-  metrics counters;
-  tile_service tiles(settings, store, pool, versions, counters);
-  const site_content site(settings);
-  feature_api features(settings);
-  server_state state{settings, tiles, store, pool, counters, site, vector_layers, features};
-
-  boost::asio::io_context io(static_cast<int>(settings.server.io_threads));
-  http_server server(io, settings.server.listen,
-                     [&state](http_request&& request, responder respond) {
-                       route_request(state, std::move(request), std::move(respond));
-                     });
-  boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
-  stop_signals.async_wait([&](const boost::system::error_code&, int signal) {
-    spdlog::info("received signal {}; stopping", signal);
-    server.stop();
-    io.stop();
-  });
-  boost::asio::signal_set reload_signal(io, SIGHUP);
-  std::function<void()> wait_for_reload = [&] {
-    reload_signal.async_wait([&](const boost::system::error_code& error, int) {
-      if (error) return;
-      spdlog::info("received SIGHUP; reloading styles and data");
-      versions.reload_all();
-      wait_for_reload();
-    });
-  };
-  wait_for_reload();
-
-  spdlog::info("serving {} tilesets from {} with {} I/O and {} render threads; cache at {}",
-               settings.tilesets.size(), settings.file.string(), settings.server.io_threads,
-               settings.server.render_threads, settings.cache.path.string());
-  // Tests and scripts read the bound port from this line on standard output.
-  std::printf("Tuilerie listening on http://%s:%u/\n", settings.server.listen.host.c_str(), server.port());
-  std::fflush(stdout);
-
-  std::vector<std::thread> io_threads;
-  for (unsigned i = 1; i < settings.server.io_threads; ++i) io_threads.emplace_back([&io] { io.run(); });
-  io.run();
-  for (auto& thread : io_threads) thread.join();
-  pool.stop();
-  spdlog::info("stopped");
-  return 0;
+  return 2;
 }
 
 }  // namespace
 
-}  // namespace tuilerie
-
 int main(int argc, char** argv) {
   // A client that closes early must not kill the server with SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
+
   CLI::App app{"Tuilerie: raster and vector map tiles from Mapnik styles, with an LMDB cache."};
   app.require_subcommand(1);
-
   tuilerie::serve_options serve;
-  auto* serve_command = app.add_subcommand("serve", "Serve tiles over HTTP.");
-  serve_command->add_option("--config,-c", serve.config_file, "YAML configuration file")->required();
-  serve_command->add_option("--listen", serve.listen, "HOST:PORT to listen on, overriding server.listen");
-  serve_command->add_option("--cache", serve.cache_path, "LMDB cache directory, overriding cache.path");
-  serve_command->add_option("--log-level", serve.log_level, "trace, debug, info, warn, error or off")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
-
-  CLI11_PARSE(app, argc, argv);
+  add_serve_command(app, serve);
+  tuilerie::seed_options seed;
+  add_seed_command(app, seed);
+  tuilerie::purge_options purge;
+  add_purge_command(app, purge);
+  tuilerie::cache_stats_options stats;
+  tuilerie::cache_export_options output;
+  add_cache_commands(app, stats, output);
   try {
-    if (*serve_command) return tuilerie::serve(serve);
-  } catch (const tuilerie::config_error& error) {
-    std::cerr << "tuilerie: invalid configuration: " << error.what() << "\n";
-    return 2;
-  } catch (const tuilerie::style_error& error) {
-    std::cerr << "tuilerie: invalid style: " << error.what() << "\n";
-    return 2;
-  } catch (const tuilerie::cache_error& error) {
-    std::cerr << "tuilerie: cannot open the tile cache: " << error.what() << "\n";
-    return 2;
-  } catch (const std::exception& error) {
-    std::cerr << "tuilerie: " << error.what() << "\n";
-    return 1;
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // --help exits 0; a missing or invalid option exits 2, like a bad value
+    // found later.
+    return app.exit(error) == 0 ? 0 : 2;
+  }
+
+  if (app.got_subcommand("serve")) return run_reporting_errors([&] { return tuilerie::run_serve(serve); });
+  if (app.got_subcommand("seed")) return run_reporting_errors([&] { return tuilerie::run_seed(seed); });
+  if (app.got_subcommand("purge")) return run_reporting_errors([&] { return tuilerie::run_purge(purge); });
+  const auto* cache = app.get_subcommand("cache");
+  if (cache->got_subcommand("stats")) return run_reporting_errors([&] { return tuilerie::run_cache_stats(stats); });
+  if (cache->got_subcommand("export")) {
+    return run_reporting_errors([&] { return tuilerie::run_cache_export(output); });
   }
   return 0;
 }

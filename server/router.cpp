@@ -9,6 +9,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
 #include <memory>
 
 namespace tuilerie {
@@ -270,6 +273,94 @@ void handle_static(const context_ptr& context, const std::string& path) {
   context->send(std::move(response));
 }
 
+// Compares in time independent of where equal-length strings differ, so the
+// token cannot be guessed one character at a time from response times. Its
+// length may leak, which is why the configuration asks for 16 characters.
+bool tokens_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char difference = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return difference == 0;
+}
+
+// Parses "A-B" or "A" into a zoom range; nullopt when malformed.
+std::optional<std::pair<int, int>> parse_zoom_range(std::string_view text) {
+  const auto dash = text.find('-');
+  const auto first = parse_decimal_index(text.substr(0, dash));
+  const auto last = dash == std::string_view::npos ? first : parse_decimal_index(text.substr(dash + 1));
+  if (!first || !last || *first > *last || *last > static_cast<std::uint32_t>(max_zoom)) return std::nullopt;
+  return std::pair{static_cast<int>(*first), static_cast<int>(*last)};
+}
+
+// Parses "minlon,minlat,maxlon,maxlat" in degrees.
+std::optional<bbox> parse_lonlat_bbox(std::string_view text) {
+  double values[4];
+  for (int i = 0; i < 4; ++i) {
+    const auto comma = text.find(',');
+    if ((i < 3) == (comma == std::string_view::npos)) return std::nullopt;
+    const auto item = text.substr(0, comma);
+    const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), values[i]);
+    if (error != std::errc{} || end != item.data() + item.size() || !std::isfinite(values[i])) return std::nullopt;
+    text.remove_prefix(i < 3 ? comma + 1 : text.size());
+  }
+  const bbox box{values[0], values[1], values[2], values[3]};
+  if (box.minx < -180 || box.maxx > 180 || box.miny < -90 || box.maxy > 90) return std::nullopt;
+  if (box.minx >= box.maxx || box.miny >= box.maxy) return std::nullopt;
+  return box;
+}
+
+// POST /admin/purge?tileset=NAME[&bbox=minlon,minlat,maxlon,maxlat][&zoom=A-B]
+// deletes cached tiles; it needs "Authorization: Bearer <server.admin_token>".
+void handle_admin_purge(const context_ptr& context) {
+  context->route = "admin";
+  const auto& token = context->state.settings.server.admin_token;
+  if (token.empty()) {
+    return context->send(json_error(http::status::not_found, "admin routes are disabled; set server.admin_token"));
+  }
+  const auto authorization = context->request[http::field::authorization];
+  if (!authorization.starts_with("Bearer ") || !tokens_equal(authorization.substr(7), token)) {
+    spdlog::warn("admin purge rejected: missing or wrong bearer token");
+    auto response = json_error(http::status::unauthorized, "missing or wrong bearer token");
+    response.set(http::field::www_authenticate, "Bearer realm=\"tuilerie-admin\"");
+    return context->send(std::move(response));
+  }
+  const auto query = query_of(context->request.target());
+  const auto name = query_parameter(query, "tileset");
+  const tileset_settings* tileset = name ? find_tileset(context->state.settings, *name) : nullptr;
+  if (!tileset) return context->send(json_error(http::status::bad_request, "tileset must name a configured tileset"));
+  context->tileset = tileset->name;
+  std::optional<bbox> box;
+  if (const auto text = query_parameter(query, "bbox")) {
+    box = parse_lonlat_bbox(*text);
+    if (!box) return context->send(json_error(http::status::bad_request, "bbox must be minlon,minlat,maxlon,maxlat in degrees"));
+  }
+  std::pair<int, int> zooms{0, max_zoom};
+  if (const auto text = query_parameter(query, "zoom")) {
+    const auto parsed = parse_zoom_range(*text);
+    if (!parsed) return context->send(json_error(http::status::bad_request, "zoom must be Z or A-B with 0 <= A <= B <= 24"));
+    zooms = *parsed;
+  }
+  const auto deleted = context->state.store.purge(tileset->name, zooms.first, zooms.second, box);
+  spdlog::info("admin purge: tileset {} zooms {}-{}{}: {} tiles deleted", tileset->name, zooms.first, zooms.second,
+               box ? " in a box" : "", deleted);
+  auto response = json_response(http::status::ok, nlohmann::json{{"tileset", tileset->name}, {"deleted", deleted}}.dump());
+  response.set(http::field::cache_control, "no-store");
+  context->send(std::move(response));
+}
+
+// Whether a WMTS KVP query asks for GetTile; OWS parameter names and the
+// request value compare without case.
+bool is_wmts_get_tile(std::string_view query) {
+  auto lower = [](std::string_view text) {
+    std::string result(text);
+    std::transform(result.begin(), result.end(), result.begin(), [](unsigned char c) { return std::tolower(c); });
+    return result;
+  };
+  const std::string lowered = lower(query);
+  const auto value = query_parameter(lowered, "request");
+  return value && *value == "gettile";
+}
+
 void dispatch(const context_ptr& context) {
   const std::string path(path_of(context->request.target()));
   if (path.starts_with("/tiles/")) {
@@ -278,6 +369,14 @@ void dispatch(const context_ptr& context) {
       return handle_tilejson(context, rest.substr(0, rest.size() - 5));
     }
     return handle_tile(context, rest);
+  }
+  if (path == "/wmts" && is_wmts_get_tile(query_of(context->request.target()))) {
+    auto tile_path = feature_api::wmts_get_tile(context->request);
+    if (auto* exception = std::get_if<http_response>(&tile_path)) {
+      context->route = "wmts";
+      return context->send(std::move(*exception));
+    }
+    return handle_tile(context, std::get<std::string>(tile_path));
   }
   if (feature_api::handles(path)) {
     context->route = "features";
@@ -304,6 +403,9 @@ void route_request(server_state& state, http_request&& request, responder respon
       return dispatch(context);
     case http::verb::options:
       return context->send(preflight_response(context->request, state.settings.server.cors_origins));
+    case http::verb::post:
+      if (path_of(context->request.target()) == "/admin/purge") return handle_admin_purge(context);
+      [[fallthrough]];
     default: {
       auto response = json_error(http::status::method_not_allowed, "only GET, HEAD and OPTIONS are allowed");
       response.set(http::field::allow, "GET, HEAD, OPTIONS");

@@ -25,16 +25,6 @@ std::vector<std::string_view> split_segments(std::string_view path) {
   return segments;
 }
 
-// Parses a canonical unsigned decimal: no sign, no leading zero, no spaces.
-std::optional<std::uint32_t> parse_index(std::string_view text) {
-  if (text.empty() || text.size() > 9) return std::nullopt;
-  if (text.size() > 1 && text.front() == '0') return std::nullopt;
-  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
-  std::uint32_t value = 0;
-  std::from_chars(text.data(), text.data() + text.size(), value);
-  return value;
-}
-
 tile_path_error malformed(std::string message) {
   return tile_path_error{tile_path_error::kind::malformed, std::move(message)};
 }
@@ -47,6 +37,15 @@ tile_path_error outside_grid(const tile_id& tile) {
 
 }  // namespace
 
+std::optional<std::uint32_t> parse_decimal_index(std::string_view text) {
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  if (text.size() > 1 && text.front() == '0') return std::nullopt;
+  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+  std::uint32_t value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
 std::variant<tile_request, tile_path_error> parse_tile_path(std::string_view path) {
   const auto segments = split_segments(path);
   if (segments.size() != 4) {
@@ -58,13 +57,13 @@ std::variant<tile_request, tile_path_error> parse_tile_path(std::string_view pat
   }
   request.tileset = std::string(segments[0]);
 
-  const auto z = parse_index(segments[1]);
+  const auto z = parse_decimal_index(segments[1]);
   if (!z || *z > static_cast<std::uint32_t>(max_zoom)) {
     return malformed("invalid zoom; z is a whole number from 0 to " + std::to_string(max_zoom));
   }
   request.tile.z = static_cast<int>(*z);
 
-  const auto x = parse_index(segments[2]);
+  const auto x = parse_decimal_index(segments[2]);
   if (!x) return malformed("invalid x; x is a whole number without sign or leading zeros");
   request.tile.x = *x;
 
@@ -80,7 +79,7 @@ std::variant<tile_request, tile_path_error> parse_tile_path(std::string_view pat
     request.scale = 2;
     row.remove_suffix(3);
   }
-  const auto y = parse_index(row);
+  const auto y = parse_decimal_index(row);
   if (!y) return malformed("invalid y; y is a whole number without sign or leading zeros, optionally followed by @2x");
   request.tile.y = *y;
   if (!is_in_grid(request.tile)) return outside_grid(request.tile);

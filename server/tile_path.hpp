@@ -5,6 +5,7 @@
 #include "render/tile_grid.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -31,5 +32,9 @@ struct tile_path_error {
 // and x, y inside the grid; the grid check is here so that no later stage
 // ever sees an out-of-grid tile. Tileset names are not looked up here.
 std::variant<tile_request, tile_path_error> parse_tile_path(std::string_view path);
+
+// Parses a canonical unsigned decimal of at most 9 digits: no sign, no
+// leading zero, no spaces. Returns nullopt otherwise.
+std::optional<std::uint32_t> parse_decimal_index(std::string_view text);
 
 }  // namespace tuilerie

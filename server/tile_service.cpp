@@ -51,7 +51,7 @@ std::uint64_t tile_service::data_version(const std::string& tileset) const { ret
 
 void tile_service::get_tile(const tile_request& request, callback done) {
   const tile_key key{request.tileset, request.format, request.scale, request.tile};
-  if (auto cached = read_cache(key); cached && cached->data_version == data_version(request.tileset)) {
+  if (auto cached = read_cache(key); cached && is_fresh(*cached, request)) {
     ++metrics_.cache_hits;
     done({tile_result::status::ok, std::make_shared<const cached_tile>(std::move(*cached)), {}});
     return;
@@ -84,6 +84,16 @@ void tile_service::get_tile(const tile_request& request, callback done) {
   } else {
     ++metrics_.coalesced_waits;
   }
+}
+
+bool tile_service::is_fresh(const cached_tile& cached, const tile_request& request) const {
+  if (cached.data_version != data_version(request.tileset)) return false;
+  for (const auto& rule : settings_.tilesets.at(request.tileset).max_age) {
+    if (request.tile.z >= rule.minzoom && request.tile.z <= rule.maxzoom) {
+      return unix_now() - cached.created_unix < rule.seconds;
+    }
+  }
+  return true;
 }
 
 std::optional<cached_tile> tile_service::read_cache(const tile_key& key) {

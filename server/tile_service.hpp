@@ -52,6 +52,8 @@ class tile_service {
   using outcome_ptr = std::shared_ptr<const render_outcome>;
 
   std::optional<cached_tile> read_cache(const tile_key& key);
+  // Whether a cached tile comes from the current data and is within its max age.
+  bool is_fresh(const cached_tile& cached, const tile_request& request) const;
   void render(const tile_request& request, const std::string& coalescing_key);
   outcome_ptr render_raster(class render_context& context, const tile_request& request) const;
   outcome_ptr render_vector(class render_context& context, const tile_request& request) const;

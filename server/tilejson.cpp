@@ -37,7 +37,9 @@ nlohmann::json make_tilejson(const tileset_settings& tileset, tile_format format
   if (format == tile_format::mvt) {
     document["vector_layers"] = vector_layers.is_array() ? vector_layers : nlohmann::json::array();
   } else {
-    document["tileSize"] = 256 * scale;
+    // The size in CSS pixels that a tile covers on screen: @2x tiles carry
+    // twice the pixels over the same 256, which is what makes them sharp.
+    document["tileSize"] = 256;
   }
   if (tileset.legend) document["legend"] = base_url + "/legends/" + tileset.name + ".json";
   return document;

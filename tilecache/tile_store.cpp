@@ -1,4 +1,4 @@
-// The LMDB tile store: checked reads, batched writes that grow the map or evict, and purges.
+// The LMDB tile store: checked reads, batched writes that grow the map or evict, purges and listings.
 #include "tilecache/tile_store.hpp"
 
 #include "tilecache/lmdb_env.hpp"
@@ -38,6 +38,11 @@ constexpr std::uint64_t eviction_divisor = 10;
 // Cap on the creation times sampled to find the eviction cutoff, which bounds
 // the memory of an eviction to 8 MiB whatever the number of entries.
 constexpr std::size_t max_eviction_samples = std::size_t{1} << 20;
+
+// Entries that for_each_entry reads per read transaction: a few milliseconds
+// of cursor steps, so a listing of millions of entries never keeps one
+// snapshot, and the pages it pins, for long.
+constexpr std::size_t entries_per_listing = 4096;
 
 constexpr double bytes_per_mib = 1024.0 * 1024.0;
 
@@ -95,6 +100,60 @@ std::int64_t eviction_time(std::string_view value) {
   std::string problem;
   const auto header = decode_tile_value_header(value, problem);
   return header ? header->created_unix : std::numeric_limits<std::int64_t>::min();
+}
+
+// The entries that one read transaction of for_each_entry lists.
+struct entry_listing {
+  std::vector<tile_entry> entries;
+  std::string resume_key;  // first key not listed yet, empty when finished
+};
+
+tile_entry make_tile_entry(tile_key key, std::string_view value) {
+  tile_entry entry;
+  entry.key = std::move(key);
+  entry.stored_bytes = value.size();
+  std::string problem;
+  if (const auto header = decode_tile_value_header(value, problem)) {
+    entry.valid_header = true;
+    entry.created_unix = header->created_unix;
+    entry.data_version = header->data_version;
+    entry.body_bytes = header->body_bytes;
+  }
+  return entry;
+}
+
+// Lists up to entries_per_listing entries whose key starts with prefix, from
+// the first key at or after start (the first key of all when start is empty).
+int list_entries(MDB_txn* txn, MDB_dbi dbi, std::string_view prefix, const std::string& start,
+                 entry_listing& listing) {
+  listing = entry_listing{};
+  MDB_cursor* cursor = nullptr;
+  const int open_code = mdb_cursor_open(txn, dbi, &cursor);
+  if (open_code != 0) return open_code;
+
+  MDB_val key;
+  MDB_val value;
+  int code = 0;
+  if (start.empty()) {
+    code = mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
+  } else {
+    key = as_mdb_val(start);
+    code = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
+  }
+  for (; code == 0; code = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
+    const std::string_view key_bytes = as_view(key);
+    if (!key_bytes.starts_with(prefix)) break;
+    if (listing.entries.size() == entries_per_listing) {
+      listing.resume_key = std::string(key_bytes);
+      break;
+    }
+    if (auto decoded = decode_tile_key(key_bytes)) {
+      listing.entries.push_back(make_tile_entry(std::move(*decoded), as_view(value)));
+    }
+  }
+  // A cursor of a read-only transaction is not freed with the transaction.
+  mdb_cursor_close(cursor);
+  return code == MDB_NOTFOUND ? 0 : code;
 }
 
 }  // namespace
@@ -395,6 +454,25 @@ std::uint64_t tile_store::purge(const std::string& tileset, int minzoom, int max
   spdlog::info("tile cache '{}': purged {} entries of tileset '{}' at zooms {} to {}{}",
                impl_->options.path.string(), deleted, tileset, minzoom, maxzoom, box);
   return deleted;
+}
+
+void tile_store::for_each_entry(const std::string& tileset, const std::function<void(const tile_entry&)>& visit) {
+  if (tileset.find('\0') != std::string::npos) {
+    throw std::invalid_argument("invalid tileset name '" + tileset + "' to list: it contains a NUL byte");
+  }
+  const std::string prefix = tileset.empty() ? std::string() : tileset + '\0';
+  std::string start = prefix;
+  do {
+    entry_listing listing;
+    const int code = impl_->env.read(
+        [&](MDB_txn* txn, MDB_dbi dbi) { return list_entries(txn, dbi, prefix, start, listing); });
+    if (code != 0) {
+      const std::string what = tileset.empty() ? "all entries" : "the entries of tileset '" + tileset + "'";
+      throw cache_error(impl_->env.describe_error("listing " + what, code));
+    }
+    for (const auto& entry : listing.entries) visit(entry);
+    start = std::move(listing.resume_key);
+  } while (!start.empty());
 }
 
 tile_store_stats tile_store::stats() {

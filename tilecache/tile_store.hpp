@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -70,6 +71,17 @@ struct tile_store_stats {
   std::uint64_t write_failures = 0;   // batches that could not be stored, since opening
 };
 
+// One stored entry as listed by tile_store::for_each_entry: its key and the
+// header of its value, without the body.
+struct tile_entry {
+  tile_key key;
+  std::uint64_t stored_bytes = 0;  // the LMDB value: header and body
+  bool valid_header = false;       // when false, the fields below are 0 and get() drops the entry
+  std::int64_t created_unix = 0;
+  std::uint64_t data_version = 0;
+  std::uint32_t body_bytes = 0;
+};
+
 // A thread-safe LMDB store of tiles. Reads use short read transactions on any
 // thread (the environment is opened with MDB_NOTLS); writes are batched, one
 // write transaction per metatile.
@@ -110,6 +122,16 @@ class tile_store {
   // entries deleted before the failure stay deleted.
   std::uint64_t purge(const std::string& tileset, int minzoom, int maxzoom,
                       const std::optional<bbox>& lonlat = std::nullopt);
+
+  // Calls visit for each entry of a tileset, or of every tileset when the
+  // name is empty, in key order: by tileset, format, scale, zoom, then Morton
+  // code. Reads keys and headers only (bodies are neither copied nor hashed),
+  // in read transactions of at most 4096 entries, and calls visit between
+  // them, so visit may call get() and a long listing never holds one old
+  // snapshot. Entries stored or deleted during the listing may or may not be
+  // visited; keys that are not tile keys are skipped. Throws cache_error when
+  // LMDB fails, and std::invalid_argument for a tileset name with a NUL byte.
+  void for_each_entry(const std::string& tileset, const std::function<void(const tile_entry&)>& visit);
 
   // Reads the entry count and map use from LMDB, and this instance's counters.
   // Throws cache_error.

@@ -14,7 +14,7 @@ export class Panel {
     this.language = language;
     this.tilesets = tilesets;
     this.actions = actions;
-    this.items = new Map();  // tileset name -> {checkbox, opacityRow, imagesOnly}
+    this.items = new Map();  // tileset name -> its controls that update() changes
     this.renderingInputs = this.buildRendering(tilesets.some((tileset) => tileset.vector));
     this.fillList(root.querySelector('#base-list'), tilesets.filter((tileset) => baseNames.includes(tileset.name)));
     this.fillList(root.querySelector('#overlay-list'), tilesets.filter((tileset) => !baseNames.includes(tileset.name)));

@@ -2,9 +2,9 @@
 import { element } from './dom.js';
 import { translate } from './i18n.js';
 
-const maxFeatures = 5;  // listed per click; the popup says how many more there are
+const maxFeatures = 5;  // listed per click; the popup gives the count of the others
 
-// Two style layers often draw one feature (a fill and its outline), so features are told apart by
+// Two style layers often draw one feature (a fill and its outline), so features are distinguished by
 // their source, MVT layer, id and attributes.
 function distinctFeatures(features) {
   const seen = new Set();

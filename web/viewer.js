@@ -38,13 +38,17 @@ function locationNote(entry, language) {
 }
 
 // Fetches what the viewer needs of a catalog entry: its legend and, for tilesets with vector tiles,
-// its MapLibre style. A missing style leaves the tileset as images.
+// its MapLibre style. Without a legend the tileset keeps its catalog title, and without a style it is
+// shown as images.
 async function loadTileset(entry, language) {
-  const legend = entry.legend ? await fetchJson(entry.legend) : null;
+  const legend = !entry.legend ? null : await fetchJson(entry.legend).catch((error) => {
+    console.error(`the legend of tileset ${entry.name} failed to load:`, error);
+    return null;
+  });
   let style = null;
   if (entry.formats.includes('mvt')) {
     style = await fetchJson(`/styles/${encodeURIComponent(entry.name)}.json`).catch((error) => {
-      console.warn(`tileset ${entry.name} is shown as images because its MapLibre style failed to load:`, error);
+      console.error(`tileset ${entry.name} is shown as images because its MapLibre style failed to load:`, error);
       return null;
     });
   }
@@ -129,9 +133,10 @@ class Viewer {
     this.visible = this.initialVisible(params.get('layers'));
     this.opacity = new Map();  // tileset name -> 0..1; absent means 1
     this.popup = new maplibregl.Popup({ maxWidth: '340px', focusAfterOpen: true });
-    const listed = [...baseTilesets.filter((name) => this.tilesets.has(name)), ...this.tilesets.keys()];
+    const base = baseTilesets.filter((name) => this.tilesets.has(name));
+    const others = tilesets.map((tileset) => tileset.name).filter((name) => !baseTilesets.includes(name));
     this.panel = new Panel(document.getElementById('panel'), language,
-      [...new Set(listed)].map((name) => this.tilesets.get(name)), baseTilesets, {
+      [...base, ...others].map((name) => this.tilesets.get(name)), baseTilesets, {
         toggle: (name, checked) => this.setVisible(name, checked),
         opacity: (name, value) => this.setOpacity(name, value),
         zoomTo: (name) => this.zoomTo(name),
@@ -152,7 +157,8 @@ class Viewer {
     return [...base, ...this.visible.filter((name) => !baseTilesets.includes(name))];
   }
 
-  renderingOf(tileset) {
+  // The rendering chosen in the panel when the tileset offers it, else the one it has.
+  renderingFor(tileset) {
     if (!tileset.rasterFormat) return 'vector';
     return this.rendering === 'vector' && tileset.vector ? 'vector' : 'raster';
   }
@@ -164,7 +170,7 @@ class Viewer {
         this.layers.hide(tileset.name);
         continue;
       }
-      const rendering = this.renderingOf(tileset);
+      const rendering = this.renderingFor(tileset);
       if (this.layers.renderingOf(tileset.name) === rendering) continue;
       const opacity = this.opacityOf(tileset.name);
       if (rendering === 'vector') {
@@ -210,26 +216,31 @@ class Viewer {
     const besidePanel = panel.right < this.map.getContainer().clientWidth / 2;
     this.map.fitBounds([[west, south], [east, north]], {
       padding: { top: 40, bottom: 40, right: 60, left: besidePanel ? panel.right + 20 : 40 },
-      maxZoom: tileset.maxzoom,
+      // MapLibre zoom z draws 256-pixel raster tiles of zoom z + 1.
+      maxZoom: tileset.maxzoom - 1,
       animate,
     });
   }
 
+  // Opens a popup with the attributes of the vector features under the click. With only images
+  // shown, the popup explains where feature details are found instead.
   showPopup(event) {
-    const { x, y } = event.point;
-    const box = [[x - clickTolerance, y - clickTolerance], [x + clickTolerance, y + clickTolerance]];
     const vectorLayers = this.layers.vectorLayerIds();
     let content = null;
     if (vectorLayers.length > 0) {
+      const { x, y } = event.point;
+      const box = [[x - clickTolerance, y - clickTolerance], [x + clickTolerance, y + clickTolerance]];
       const features = this.map.queryRenderedFeatures(box, { layers: vectorLayers });
       content = featureDetails(features, this.language,
         (layerId) => this.tilesets.get(this.layers.tilesetOfLayer(layerId)).title);
-    }
-    if (!content && this.layers.vectorLayerIds().length === 0 && this.visible.length > 0) {
+    } else if (this.visible.length > 0) {
       const canSwitch = this.visible.some((name) => this.tilesets.get(name).vector);
       content = rasterNotice(this.language, canSwitch, () => this.setRendering('vector'));
     }
-    if (!content) return this.popup.remove();
+    if (!content) {
+      this.popup.remove();
+      return;
+    }
     this.popup.setLngLat(event.lngLat).setDOMContent(content).addTo(this.map);
   }
 
@@ -258,11 +269,15 @@ async function start() {
   buildLanguageLinks(language);
   setUpPanelToggle(language);
   const map = createMap(language);
-  window.tuilerieMap = map;
+  window.tuilerieMap = map;  // for tests/js/viewer-check.mjs and for debugging in the console
   const mapLoaded = new Promise((resolve) => map.once('load', resolve));
   try {
     const catalog = await fetchJson('/catalog');
-    const tilesets = await Promise.all(catalog.tilesets.map((entry) => loadTileset(entry, language)));
+    const loaded = await Promise.all(catalog.tilesets.map((entry) => loadTileset(entry, language)));
+    const tilesets = loaded.filter((tileset) => tileset.rasterFormat || tileset.vector);
+    for (const tileset of loaded.filter((left) => !tilesets.includes(left))) {
+      console.error(`tileset ${tileset.name} is left out: it serves no image format and has no MapLibre style`);
+    }
     await mapLoaded;
     const viewer = new Viewer(map, language, tilesets, params);
     viewer.sync();

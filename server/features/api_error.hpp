@@ -8,9 +8,9 @@
 
 namespace tuilerie {
 
-// Thrown by request parsing and feature reads for a request that cannot be
-// answered, and caught once in feature_api, which sends it as a JSON error.
-// The message is written for the client and never contains a file path.
+// The error of a request that cannot be served, thrown by request parsing and
+// feature reads and caught once in feature_api, which sends it as JSON. The
+// message is for the client: it names parameters and resources, not files.
 class api_error : public std::runtime_error {
  public:
   api_error(boost::beast::http::status status, const std::string& message)

@@ -11,8 +11,9 @@ namespace tuilerie {
 
 namespace {
 
-// Points per bbox edge when an extent is reprojected, so that curved edges
-// of the reprojected box are followed closely (GDAL's own default is 21).
+// Points per bbox edge when an extent is reprojected, so that the curved
+// edges of the reprojected box are followed: the value that ogr_spatialref.h
+// recommends for TransformBounds.
 constexpr int extent_densify_points = 21;
 
 // Silences GDAL's default handler (which writes to stderr) while start-up
@@ -47,14 +48,16 @@ GDALDatasetUniquePtr open_vector(const std::filesystem::path& source) {
 
 std::string layer_names(GDALDataset& dataset) {
   std::string names;
-  for (OGRLayer* layer : dataset.GetLayers()) names += (names.empty() ? "" : ", ") + std::string(layer->GetName());
+  for (OGRLayer* layer : dataset.GetLayers())
+    names += (names.empty() ? "" : ", ") + std::string(layer->GetName());
   return names;
 }
 
 // The CRS of the layer's coordinates: the configured srs, else the layer's
 // own; nullopt when neither exists. Throws std::invalid_argument for an srs
 // that PROJ does not read.
-std::optional<OGRSpatialReference> resolve_source_crs(const collection_settings& collection, OGRLayer& layer) {
+std::optional<OGRSpatialReference> resolve_source_crs(const collection_settings& collection,
+                                                      OGRLayer& layer) {
   if (!collection.srs.empty()) {
     OGRSpatialReference crs;
     if (crs.SetFromUserInput(collection.srs.c_str()) != OGRERR_NONE) {
@@ -75,11 +78,12 @@ OGRLayer* select_layer(GDALDataset& dataset, const std::string& name) {
 }
 
 time_point to_time_point(int year, int month, int day, int hour, int minute, float second, int tz_flag) {
-  const std::chrono::year_month_day date{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
+  const std::chrono::year_month_day date{std::chrono::year(year),
+                                         std::chrono::month(static_cast<unsigned>(month)),
                                          std::chrono::day(static_cast<unsigned>(day))};
   const auto milliseconds = std::chrono::milliseconds(static_cast<std::int64_t>(second * 1000.0f + 0.5f));
-  time_point time = std::chrono::sys_days(date) + std::chrono::hours(hour) + std::chrono::minutes(minute) +
-                    milliseconds;
+  time_point time =
+      std::chrono::sys_days(date) + std::chrono::hours(hour) + std::chrono::minutes(minute) + milliseconds;
   // OGR time zone flags: 100 is UTC, 100 + n is UTC + n quarter hours.
   // NOTE: unknown (0) and local (1) times are taken as UTC.
   if (tz_flag > 1) time -= std::chrono::minutes((tz_flag - 100) * 15);
@@ -91,7 +95,8 @@ std::optional<time_interval> field_time(OGRFeature& feature, int index) {
   if (index < 0 || !feature.IsFieldSetAndNotNull(index)) return std::nullopt;
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, tz_flag = 0;
   float second = 0;
-  if (!feature.GetFieldAsDateTime(index, &year, &month, &day, &hour, &minute, &second, &tz_flag)) return std::nullopt;
+  if (!feature.GetFieldAsDateTime(index, &year, &month, &day, &hour, &minute, &second, &tz_flag))
+    return std::nullopt;
   if (month < 1 || day < 1) return std::nullopt;
   if (feature.GetFieldDefnRef(index)->GetType() == OFTDate) {
     const time_point start = to_time_point(year, month, day, 0, 0, 0, 100);
@@ -110,7 +115,8 @@ class collection_checker {
     const quiet_gdal_errors quiet;
     dataset_ = open_vector(collection_.source);
     if (!dataset_) {
-      fail(".source", "GDAL cannot open " + collection_.source.string() + " as vector data (" + last_gdal_error() +
+      fail(".source", "GDAL cannot open " + collection_.source.string() + " as vector data (" +
+                          last_gdal_error() +
                           "); give a GeoPackage, Shapefile, GeoJSON or other file that ogrinfo reads");
     }
     description_.settings = collection_;
@@ -120,7 +126,8 @@ class collection_checker {
     description_.layer_name = layer_->GetName();
     description_.geometry_type = wkbFlatten(layer_->GetGeomType());
     if (layer_->GetGeomType() == wkbNone) {
-      fail(".layer", "layer '" + description_.layer_name + "' has no geometry column; give a layer with geometries");
+      fail(".layer",
+           "layer '" + description_.layer_name + "' has no geometry column; give a layer with geometries");
     }
     check_crs();
     read_fields();
@@ -128,14 +135,14 @@ class collection_checker {
     check_datetime_fields();
     read_extent();
     read_temporal_extent();
-    description_.feature_count = layer_->GetFeatureCount(TRUE);
     warn_without_spatial_index();
     return description_;
   }
 
  private:
   [[noreturn]] void fail(const std::string& key_suffix, const std::string& reason) const {
-    throw config_error(settings_.file, "collections." + collection_.id + key_suffix, collection_.line, reason);
+    throw config_error(settings_.file, "collections." + collection_.id + key_suffix, collection_.line,
+                       reason);
   }
 
   [[noreturn]] void fail_on_layer() const {
@@ -156,15 +163,17 @@ class collection_checker {
       fail(".srs", std::string(error.what()) + "; give a CRS such as EPSG:2154");
     }
     if (!crs) {
-      fail(".srs", "missing: " + collection_.source.string() +
-                       " declares no CRS (a Shapefile without its .prj file, for example), and Tuilerie never "
-                       "guesses one; set srs to the CRS of its coordinates, such as EPSG:2154 for Lambert-93");
+      fail(".srs",
+           "missing: " + collection_.source.string() +
+               " declares no CRS (a Shapefile without its .prj file, for example), and Tuilerie never "
+               "guesses one; set srs to the CRS of its coordinates, such as EPSG:2154 for Lambert-93");
     }
     source_crs_ = *crs;
     try {
       to_crs84_ = make_transformation(source_crs_, crs84_crs());
     } catch (const std::runtime_error& error) {
-      fail(collection_.srs.empty() ? ".source" : ".srs", std::string(error.what()) + "; check the source's CRS");
+      fail(collection_.srs.empty() ? ".source" : ".srs",
+           std::string(error.what()) + "; check the source's CRS");
     }
   }
 
@@ -253,7 +262,8 @@ class collection_checker {
       return;
     }
     spdlog::warn(
-        "collection {}: {} has no spatial index (.qix), so bbox and point queries read every record; create one "
+        "collection {}: {} has no spatial index (.qix), so bbox and point queries read every record; create "
+        "one "
         "with: ogrinfo {} -sql 'CREATE SPATIAL INDEX ON \"{}\"'",
         collection_.id, collection_.source.string(), collection_.source.string(), description_.layer_name);
   }
@@ -270,13 +280,14 @@ class collection_checker {
 }  // namespace
 
 const field_description* collection_description::field(std::string_view name) const {
-  const auto found = std::find_if(fields.begin(), fields.end(), [&](const auto& field) { return field.name == name; });
+  const auto found =
+      std::find_if(fields.begin(), fields.end(), [&](const auto& field) { return field.name == name; });
   return found == fields.end() ? nullptr : &*found;
 }
 
 bool collection_description::is_polygonal() const {
-  return geometry_type == wkbPolygon || geometry_type == wkbMultiPolygon || geometry_type == wkbCurvePolygon ||
-         geometry_type == wkbMultiSurface;
+  return geometry_type == wkbPolygon || geometry_type == wkbMultiPolygon ||
+         geometry_type == wkbCurvePolygon || geometry_type == wkbMultiSurface;
 }
 
 std::vector<collection_description> describe_collections(const config& settings) {
@@ -307,7 +318,8 @@ std::unique_ptr<OGRCoordinateTransformation> make_transformation(const OGRSpatia
                                                                  const OGRSpatialReference& to) {
   const quiet_gdal_errors quiet;
   std::unique_ptr<OGRCoordinateTransformation> transformation(OGRCreateCoordinateTransformation(&from, &to));
-  if (!transformation) throw std::runtime_error("PROJ finds no transformation between the CRSs: " + last_gdal_error());
+  if (!transformation)
+    throw std::runtime_error("PROJ finds no transformation between the CRSs: " + last_gdal_error());
   return transformation;
 }
 
@@ -332,7 +344,9 @@ open_collection::open_collection(const collection_description& description) : de
   from_crs84_ = make_transformation(crs84_crs(), source_crs_);
 }
 
-bool open_collection::to_crs84(OGRGeometry& geometry) { return geometry.transform(to_crs84_.get()) == OGRERR_NONE; }
+bool open_collection::to_crs84(OGRGeometry& geometry) {
+  return geometry.transform(to_crs84_.get()) == OGRERR_NONE;
+}
 
 bool open_collection::from_crs84(OGRGeometry& geometry) {
   return geometry.transform(from_crs84_.get()) == OGRERR_NONE;

@@ -25,18 +25,17 @@ struct field_description {
   int index = 0;  // in the layer definition
 };
 
-// What a collection serves, read once at start-up from its source.
+// The description of a collection, read once at start-up from its source.
 struct collection_description {
   collection_settings settings;
   std::string layer_name;  // the source layer actually read
   std::string driver;      // GDAL driver short name, for example "GPKG"
   std::vector<field_description> fields;
   OGRwkbGeometryType geometry_type = wkbUnknown;  // flattened to 2D
-  std::optional<bbox> extent;  // in CRS84 degrees; absent for an empty layer
-  std::optional<time_interval> temporal_extent;  // of the datetime fields, when configured
-  std::int64_t feature_count = -1;  // at start-up
-  int datetime_index = -1;      // field index of settings.datetime, or -1
-  int datetime_end_index = -1;  // field index of settings.datetime_end, or -1
+  std::optional<bbox> extent;                     // in CRS84 degrees; absent for an empty layer
+  std::optional<time_interval> temporal_extent;   // of the datetime fields, when configured
+  int datetime_index = -1;                        // field index of settings.datetime, or -1
+  int datetime_end_index = -1;                    // field index of settings.datetime_end, or -1
 
   const field_description* field(std::string_view name) const;
   // Whether every geometry of the layer is a surface, so point queries look
@@ -54,8 +53,9 @@ std::vector<collection_description> describe_collections(const config& settings)
 // and must not be shared between threads.
 OGRSpatialReference crs84_crs();
 
-// The CRS of an EPSG code with the axis order the EPSG registry defines, as
-// bbox-crs values are given; nullopt when PROJ does not know the code.
+// The CRS of an EPSG code with the axis order that the EPSG registry defines,
+// because bbox-crs values come in that order. nullopt when PROJ does not know
+// the code.
 std::optional<OGRSpatialReference> epsg_crs(int code);
 
 // A transformation between two CRSs, honouring their data axis mappings.
@@ -96,9 +96,8 @@ class open_collection {
   std::unique_ptr<OGRCoordinateTransformation> from_crs84_;
 };
 
-// Sends the GDAL errors of the calling thread to the server log, for the
-// rest of the thread's life; for worker threads, which GDAL would otherwise
-// let write to stderr.
+// Sends the GDAL errors of the calling thread to the server log for the rest
+// of the thread's life. Without it, GDAL writes them to stderr.
 void log_gdal_errors_on_this_thread();
 
 }  // namespace tuilerie

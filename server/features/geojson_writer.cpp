@@ -21,7 +21,8 @@ std::string format_temporal_field(OGRFeature& feature, int index, OGRFieldType t
   const std::string date = fmt::format("{:04}-{:02}-{:02}", year, month, day);
   // Seconds keep milliseconds only when there are some.
   const int whole_seconds = static_cast<int>(second);
-  const int milliseconds = static_cast<int>(std::lround((second - static_cast<float>(whole_seconds)) * 1000.0f));
+  const int milliseconds =
+      static_cast<int>(std::lround((second - static_cast<float>(whole_seconds)) * 1000.0f));
   std::string time = fmt::format("{:02}:{:02}:{:02}", hour, minute, whole_seconds);
   if (milliseconds > 0 && milliseconds < 1000) time += fmt::format(".{:03}", milliseconds);
   if (type == OFTDate) return date;
@@ -110,7 +111,8 @@ std::string geometry_json(const OGRGeometry* geometry, int coordinate_precision)
   const std::string precision = "COORDINATE_PRECISION=" + std::to_string(coordinate_precision);
   const char* options[] = {precision.c_str(), nullptr};
   std::unique_ptr<char, decltype(&CPLFree)> text(
-      OGR_G_ExportToJsonEx(OGRGeometry::ToHandle(const_cast<OGRGeometry*>(geometry)), const_cast<char**>(options)),
+      OGR_G_ExportToJsonEx(OGRGeometry::ToHandle(const_cast<OGRGeometry*>(geometry)),
+                           const_cast<char**>(options)),
       CPLFree);
   return text ? std::string(text.get()) : "null";
 }
@@ -118,7 +120,8 @@ std::string geometry_json(const OGRGeometry* geometry, int coordinate_precision)
 std::string feature_json(OGRFeature& feature, int coordinate_precision, const nlohmann::ordered_json& extra) {
   std::string text = "{\"type\":\"Feature\"";
   if (feature.GetFID() != OGRNullFID) text += ",\"id\":" + std::to_string(feature.GetFID());
-  for (const auto& [name, value] : extra.items()) text += "," + dump_json(nlohmann::ordered_json(name)) + ":" + dump_json(value);
+  for (const auto& [name, value] : extra.items())
+    text += "," + dump_json(nlohmann::ordered_json(name)) + ":" + dump_json(value);
   text += ",\"properties\":" + dump_json(feature_properties(feature));
   text += ",\"geometry\":" + geometry_json(feature.GetGeometryRef(), coordinate_precision);
   return text + "}";

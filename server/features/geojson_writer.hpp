@@ -2,9 +2,9 @@
 // keep every value exact, geometries in CRS84 at a fixed precision.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <ogr_feature.h>
 #include <ogr_geometry.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 
@@ -12,7 +12,7 @@ namespace tuilerie {
 
 // The properties of a feature as a JSON object, in field order. A null or
 // unset field is JSON null, never absent and never 0. Integers, 64-bit ones
-// included, are written exactly; reals are written with the fewest digits that
+// included, are written exactly. Reals are written with the fewest digits that
 // read back to the same double, and NaN or infinity become null. Dates and
 // times are RFC 3339 text. Invalid UTF-8 in a string is replaced when dumped.
 nlohmann::ordered_json feature_properties(OGRFeature& feature);

@@ -46,7 +46,8 @@ std::optional<std::chrono::year_month_day> parse_full_date(std::string_view text
   const auto month = read_digits(text, 5, 2);
   const auto day = read_digits(text, 8, 2);
   if (!year || !month || !day || text.size() < 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
-  const std::chrono::year_month_day date{std::chrono::year(*year), std::chrono::month(static_cast<unsigned>(*month)),
+  const std::chrono::year_month_day date{std::chrono::year(*year),
+                                         std::chrono::month(static_cast<unsigned>(*month)),
                                          std::chrono::day(static_cast<unsigned>(*day))};
   if (!date.ok()) return std::nullopt;
   return date;
@@ -59,7 +60,8 @@ std::optional<int> read_fraction(std::string_view text, std::size_t& at) {
   while (at < text.size() && text[at] >= '0' && text[at] <= '9') ++at;
   if (at == first) return std::nullopt;
   int milliseconds = 0;
-  for (std::size_t i = first; i < first + 3; ++i) milliseconds = milliseconds * 10 + (i < at ? text[i] - '0' : 0);
+  for (std::size_t i = first; i < first + 3; ++i)
+    milliseconds = milliseconds * 10 + (i < at ? text[i] - '0' : 0);
   return milliseconds;
 }
 
@@ -86,8 +88,9 @@ std::optional<time_point> parse_date_time(std::string_view text, const std::chro
   const auto milliseconds = read_fraction(text, at);
   const auto offset = parse_offset_suffix(text.substr(at));
   if (!milliseconds || !offset) return std::nullopt;
-  const auto local = std::chrono::sys_days(date) + std::chrono::hours(*hours) + std::chrono::minutes(*minutes) +
-                     std::chrono::seconds(*seconds) + std::chrono::milliseconds(*milliseconds);
+  const auto local = std::chrono::sys_days(date) + std::chrono::hours(*hours) +
+                     std::chrono::minutes(*minutes) + std::chrono::seconds(*seconds) +
+                     std::chrono::milliseconds(*milliseconds);
   return std::chrono::time_point_cast<std::chrono::milliseconds>(local - *offset);
 }
 
@@ -127,10 +130,12 @@ std::array<double, 4> parse_bbox(std::string_view text) {
 void check_crs84_bbox(const std::array<double, 4>& bbox) {
   const auto [west, south, east, north] = bbox;
   if (west < -180 || west > 180 || east < -180 || east > 180) {
-    throw bad_request("bbox longitudes must be from -180 to 180 in CRS84; for projected coordinates set bbox-crs");
+    throw bad_request(
+        "bbox longitudes must be from -180 to 180 in CRS84; for projected coordinates set bbox-crs");
   }
   if (south < -90 || south > 90 || north < -90 || north > 90) {
-    throw bad_request("bbox latitudes must be from -90 to 90 in CRS84; for projected coordinates set bbox-crs");
+    throw bad_request(
+        "bbox latitudes must be from -90 to 90 in CRS84; for projected coordinates set bbox-crs");
   }
   if (south > north) {
     throw bad_request("bbox south (second value) must not exceed north (fourth value)");
@@ -148,7 +153,8 @@ crs_reference parse_crs_uri(std::string_view uri, std::string_view parameter) {
     }
   }
   throw bad_request(std::string(parameter) + " must be " + std::string(crs84_uri) + " or " +
-                    std::string(epsg_uri_prefix) + "{code}, for example " + std::string(epsg_uri_prefix) + "2154");
+                    std::string(epsg_uri_prefix) + "{code}, for example " + std::string(epsg_uri_prefix) +
+                    "2154");
 }
 
 unsigned parse_limit(const std::optional<std::string>& text, unsigned default_limit, unsigned max_limit) {
@@ -161,7 +167,8 @@ unsigned parse_limit(const std::optional<std::string>& text, unsigned default_li
   }
   std::uint64_t value = 0;
   const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (error == std::errc::result_out_of_range || (error == std::errc{} && value > max_limit)) return max_limit;
+  if (error == std::errc::result_out_of_range || (error == std::errc{} && value > max_limit))
+    return max_limit;
   if (value == 0) throw bad_request("limit must be at least 1");
   return static_cast<unsigned>(value);
 }

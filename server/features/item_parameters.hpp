@@ -38,7 +38,7 @@ std::array<double, 4> parse_bbox(std::string_view text);
 void check_crs84_bbox(const std::array<double, 4>& bbox);
 
 // Parses a CRS URI given as `parameter` (bbox-crs). Throws api_error (400)
-// for any other form; whether PROJ knows an EPSG code is checked later.
+// for any other form. Whether PROJ has the EPSG code is checked later.
 crs_reference parse_crs_uri(std::string_view uri, std::string_view parameter);
 
 // Parses limit: an integer from 1 up. Values above max_limit, however large,

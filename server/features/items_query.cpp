@@ -29,8 +29,8 @@ constexpr std::chrono::seconds read_time_limit{20};
 // extent is reprojected from a few points per edge.
 constexpr double extent_margin_degrees = 1e-4;
 
-// Longest bbox edge segment before reprojection into the source CRS, about
-// 1 km, so that the filter follows the box's curved edges there.
+// Maximum length of a bbox edge segment before reprojection into the source
+// CRS, about 1 km, so that the filter follows the box's curved edges there.
 constexpr double crs84_segment_degrees = 0.01;
 
 // Segments per edge of a bbox given in another CRS before it is converted
@@ -66,14 +66,17 @@ std::unique_ptr<OGRGeometry> crs84_bbox(const items_request& request) {
                       ", which PROJ does not know; give a code from the EPSG registry, such as 2154");
   }
   if (a > c || b > d) {
-    throw bad_request("bbox in bbox-crs must give the minimum before the maximum on each axis (minx,miny,maxx,maxy)");
+    throw bad_request(
+        "bbox in bbox-crs must give the minimum before the maximum on each axis (minx,miny,maxx,maxy)");
   }
   auto box = rectangle(a, b, c, d);
   box->segmentize(std::max(c - a, d - b) / bbox_crs_segments_per_edge);
   const auto transformation = make_transformation(*crs, crs84_crs());
   if (box->transform(transformation.get()) != OGRERR_NONE) {
-    throw bad_request("bbox cannot be converted from bbox-crs to longitude and latitude; check that it lies within "
-                      "the area of use of EPSG:" + std::to_string(request.bbox_crs.epsg));
+    throw bad_request(
+        "bbox cannot be converted from bbox-crs to longitude and latitude; check that it lies within "
+        "the area of use of EPSG:" +
+        std::to_string(request.bbox_crs.epsg));
   }
   return box;
 }
@@ -109,13 +112,13 @@ std::string sql_literal(const field_description& field, const std::string& value
     std::int64_t number = 0;
     const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
     if (value.empty() || error != std::errc{} || end != value.data() + value.size()) {
-      throw bad_request("property '" + field.name + "' holds integers; give an integer value");
+      throw bad_request("property '" + field.name + "' is an integer field; give an integer value");
     }
     return std::to_string(number);
   }
   if (field.type == OFTReal) {
     const auto number = parse_number(value);
-    if (!number) throw bad_request("property '" + field.name + "' holds numbers; give a decimal number");
+    if (!number) throw bad_request("property '" + field.name + "' is a real field; give a decimal number");
     return fmt::format("{}", *number);
   }
   std::string quoted = "'";
@@ -129,7 +132,8 @@ std::string attribute_filter(const collection_description& description,
   std::string where;
   for (const auto& filter : properties) {
     const field_description* field = description.field(filter.name);
-    where += (where.empty() ? "" : " AND ") + quoted_identifier(field->name) + " = " + sql_literal(*field, filter.value);
+    where += (where.empty() ? "" : " AND ") + quoted_identifier(field->name) + " = " +
+             sql_literal(*field, filter.value);
   }
   return where;
 }
@@ -155,7 +159,8 @@ bool has_cheap_count(open_collection& collection, const items_request& request) 
 class match_reader {
  public:
   match_reader(open_collection& collection, const std::optional<time_interval>& datetime)
-      : collection_(collection), datetime_(datetime),
+      : collection_(collection),
+        datetime_(datetime),
         deadline_(std::chrono::steady_clock::now() + read_time_limit) {}
 
   std::unique_ptr<OGRFeature> next() {
@@ -258,7 +263,8 @@ items_page read_items(open_collection& collection, const items_request& request,
   return page;
 }
 
-std::optional<std::string> read_item(open_collection& collection, std::int64_t feature_id, int coordinate_precision) {
+std::optional<std::string> read_item(open_collection& collection, std::int64_t feature_id,
+                                     int coordinate_precision) {
   std::unique_ptr<OGRFeature> feature;
   {
     // A missing id is a 404, not something to log: some drivers report it

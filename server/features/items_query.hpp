@@ -51,6 +51,7 @@ struct items_page {
 items_page read_items(open_collection& collection, const items_request& request, int coordinate_precision);
 
 // The feature with this id as GeoJSON text, or nullopt when there is none.
-std::optional<std::string> read_item(open_collection& collection, std::int64_t feature_id, int coordinate_precision);
+std::optional<std::string> read_item(open_collection& collection, std::int64_t feature_id,
+                                     int coordinate_precision);
 
 }  // namespace tuilerie

@@ -14,7 +14,9 @@ constexpr std::string_view json_media_type = "application/json";
 // Gregorian calendar, the temporal reference system of every interval.
 constexpr std::string_view gregorian_trs = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian";
 
-std::string collection_path(const collection_description& collection) { return "/collections/" + collection.settings.id; }
+std::string collection_path(const collection_description& collection) {
+  return "/collections/" + collection.settings.id;
+}
 
 nlohmann::ordered_json time_or_null(const std::optional<time_point>& time) {
   return time ? nlohmann::ordered_json(format_rfc3339(*time)) : nlohmann::ordered_json(nullptr);
@@ -31,13 +33,15 @@ nlohmann::ordered_json extent_of(const collection_description& collection) {
     // would become a JSON object.
     auto interval = nlohmann::ordered_json::array(
         {time_or_null(collection.temporal_extent->start), time_or_null(collection.temporal_extent->end)});
-    extent["temporal"] = {{"interval", nlohmann::ordered_json::array({std::move(interval)})}, {"trs", gregorian_trs}};
+    extent["temporal"] = {{"interval", nlohmann::ordered_json::array({std::move(interval)})},
+                          {"trs", gregorian_trs}};
   }
   return extent;
 }
 
 std::string now_rfc3339() {
-  return format_rfc3339(std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
+  return format_rfc3339(
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
 }
 
 }  // namespace
@@ -55,10 +59,11 @@ nlohmann::ordered_json landing_page(const config& settings, const api_location& 
   page["links"] = {
       make_link(location.url(), "self", json_media_type, "This document"),
       make_link(location.url("/api"), "service-desc", openapi_media_type, "The API definition (OpenAPI 3.0)"),
-      make_link(location.url("/conformance"), "conformance", json_media_type, "Conformance classes implemented"),
+      make_link(location.url("/conformance"), "conformance", json_media_type,
+                "Conformance classes implemented"),
       make_link(location.url("/collections"), "data", json_media_type, "Feature collections"),
-      make_link(location.url("/tiles"), "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map", json_media_type,
-                "Tilesets"),
+      make_link(location.url("/tiles"), "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map",
+                json_media_type, "Tilesets"),
       make_link(location.url("/tileMatrixSets"), "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
                 json_media_type, "Tile matrix sets"),
       make_link(location.base_url + "/wmts/1.0.0/WMTSCapabilities.xml", "alternate", "application/xml",
@@ -77,7 +82,8 @@ nlohmann::ordered_json conformance_document(const api_location& location) {
   };
 }
 
-nlohmann::ordered_json collection_document(const collection_description& collection, const api_location& location) {
+nlohmann::ordered_json collection_document(const collection_description& collection,
+                                           const api_location& location) {
   const auto& settings = collection.settings;
   const std::string path = collection_path(collection);
   nlohmann::ordered_json document{{"id", settings.id}, {"title", settings.title}};
@@ -108,8 +114,8 @@ std::string items_document(const items_page& page, const collection_description&
                            const api_location& location) {
   const std::string items_url = location.url(collection_path(collection) + "/items");
   auto links = nlohmann::ordered_json::array();
-  links.push_back(make_link(items_url + "?" + query.encode_with("offset", std::to_string(request.offset)), "self",
-                            geojson_media_type, "This page"));
+  links.push_back(make_link(items_url + "?" + query.encode_with("offset", std::to_string(request.offset)),
+                            "self", geojson_media_type, "This page"));
   links.push_back(make_link(location.url(collection_path(collection)), "collection", "application/json",
                             "The collection"));
   if (page.has_next) {
@@ -135,8 +141,8 @@ std::string items_document(const items_page& page, const collection_description&
   return text + "]}";
 }
 
-std::string item_document(std::string feature, const collection_description& collection, std::int64_t feature_id,
-                          const api_location& location) {
+std::string item_document(std::string feature, const collection_description& collection,
+                          std::int64_t feature_id, const api_location& location) {
   const std::string path = collection_path(collection);
   const nlohmann::ordered_json links{
       make_link(location.url(path + "/items/" + std::to_string(feature_id)), "self", geojson_media_type,

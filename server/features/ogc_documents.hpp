@@ -17,8 +17,8 @@ namespace tuilerie {
 inline constexpr std::string_view geojson_media_type = "application/geo+json";
 inline constexpr std::string_view openapi_media_type = "application/vnd.oai.openapi+json;version=3.0";
 
-// Where the API is: base_url is the scheme and authority the client used
-// ("http://127.0.0.1:8080"), base_path is ogc.base_path ("/ogc").
+// The location of the API: base_url is the scheme and authority the client
+// used ("http://127.0.0.1:8080"), and base_path is ogc.base_path ("/ogc").
 struct api_location {
   std::string base_url;
   std::string base_path;
@@ -37,7 +37,8 @@ nlohmann::ordered_json landing_page(const config& settings, const api_location& 
 // OpenAPI 3.0) and OGC API - Tiles Part 1 that the server implements.
 nlohmann::ordered_json conformance_document(const api_location& location);
 
-nlohmann::ordered_json collection_document(const collection_description& collection, const api_location& location);
+nlohmann::ordered_json collection_document(const collection_description& collection,
+                                           const api_location& location);
 
 nlohmann::ordered_json collections_document(const std::vector<collection_description>& collections,
                                             const api_location& location);
@@ -50,7 +51,7 @@ std::string items_document(const items_page& page, const collection_description&
                            const api_location& location);
 
 // A GeoJSON Feature text with its self and collection links added.
-std::string item_document(std::string feature, const collection_description& collection, std::int64_t feature_id,
-                          const api_location& location);
+std::string item_document(std::string feature, const collection_description& collection,
+                          std::int64_t feature_id, const api_location& location);
 
 }  // namespace tuilerie

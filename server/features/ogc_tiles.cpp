@@ -12,7 +12,8 @@ using json = nlohmann::ordered_json;
 
 constexpr std::string_view json_media_type = "application/json";
 constexpr std::string_view mercator_crs_uri = "http://www.opengis.net/def/crs/EPSG/0/3857";
-constexpr std::string_view tile_matrix_set_uri = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad";
+constexpr std::string_view tile_matrix_set_uri =
+    "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad";
 constexpr std::string_view tiling_scheme_rel = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme";
 
 // Size of a pixel in the scale denominators of OGC standards: 0.28 mm.
@@ -33,7 +34,9 @@ bool serves_raster(const tileset_settings& tileset) {
 // "map" for raster tiles; a tileset serving only MVT is "vector".
 // NOTE: a tileset serving both is described as a map, and its MVT template
 // is listed among its links.
-std::string_view data_type_of(const tileset_settings& tileset) { return serves_raster(tileset) ? "map" : "vector"; }
+std::string_view data_type_of(const tileset_settings& tileset) {
+  return serves_raster(tileset) ? "map" : "vector";
+}
 
 json tileset_summary(const tileset_settings& tileset, const api_location& location) {
   return {
@@ -43,7 +46,8 @@ json tileset_summary(const tileset_settings& tileset, const api_location& locati
       {"tileMatrixSetURI", tile_matrix_set_uri},
       {"links",
        {make_link(tileset_url(tileset, location), "self", json_media_type, "Tileset metadata"),
-        make_link(tile_matrix_set_url(location), tiling_scheme_rel, json_media_type, "WebMercatorQuad definition")}},
+        make_link(tile_matrix_set_url(location), tiling_scheme_rel, json_media_type,
+                  "WebMercatorQuad definition")}},
   };
 }
 
@@ -63,12 +67,12 @@ json tile_matrix_limits(const tileset_settings& tileset) {
 }  // namespace
 
 nlohmann::ordered_json tile_matrix_sets_document(const api_location& location) {
-  return {{"tileMatrixSets",
-           json::array({{{"id", web_mercator_quad},
-                         {"title", "Google Maps Compatible for the World"},
-                         {"uri", tile_matrix_set_uri},
-                         {"links", {make_link(tile_matrix_set_url(location), "self", json_media_type,
-                                              "WebMercatorQuad definition")}}}})}};
+  return {{"tileMatrixSets", json::array({{{"id", web_mercator_quad},
+                                           {"title", "Google Maps Compatible for the World"},
+                                           {"uri", tile_matrix_set_uri},
+                                           {"links",
+                                            {make_link(tile_matrix_set_url(location), "self", json_media_type,
+                                                       "WebMercatorQuad definition")}}}})}};
 }
 
 nlohmann::ordered_json web_mercator_quad_document(const api_location& location) {
@@ -99,14 +103,16 @@ nlohmann::ordered_json web_mercator_quad_document(const api_location& location) 
 
 nlohmann::ordered_json tilesets_document(const config& settings, const api_location& location) {
   auto tilesets = json::array();
-  for (const auto& [name, tileset] : settings.tilesets) tilesets.push_back(tileset_summary(tileset, location));
+  for (const auto& [name, tileset] : settings.tilesets)
+    tilesets.push_back(tileset_summary(tileset, location));
   return {{"links", {make_link(location.url("/tiles"), "self", json_media_type, "This document")}},
           {"tilesets", std::move(tilesets)}};
 }
 
 nlohmann::ordered_json tileset_tile_matrix_sets_document(const tileset_settings& tileset,
-                                                          const api_location& location) {
-  return {{"links", {make_link(location.url("/tiles/" + tileset.name), "self", json_media_type, "This document")}},
+                                                         const api_location& location) {
+  return {{"links",
+           {make_link(location.url("/tiles/" + tileset.name), "self", json_media_type, "This document")}},
           {"tilesets", json::array({tileset_summary(tileset, location)})}};
 }
 
@@ -121,8 +127,8 @@ nlohmann::ordered_json tileset_document(const tileset_settings& tileset, const a
       {"crs", crs84_uri},
   };
   for (const auto format : tileset.formats) {
-    auto link = make_link(location.base_url + "/tiles/" + tileset.name + "/{tileMatrix}/{tileCol}/{tileRow}." +
-                              std::string(extension_of(format)),
+    auto link = make_link(location.base_url + "/tiles/" + tileset.name +
+                              "/{tileMatrix}/{tileCol}/{tileRow}." + std::string(extension_of(format)),
                           "item", content_type_of(format), std::string(extension_of(format)) + " tiles");
     link["templated"] = true;
     document["links"].push_back(std::move(link));

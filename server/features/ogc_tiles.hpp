@@ -26,7 +26,7 @@ nlohmann::ordered_json tilesets_document(const config& settings, const api_locat
 
 // The list of tile matrix sets of one tileset: WebMercatorQuad only.
 nlohmann::ordered_json tileset_tile_matrix_sets_document(const tileset_settings& tileset,
-                                                          const api_location& location);
+                                                         const api_location& location);
 
 // The metadata of one tileset in WebMercatorQuad: data type, limits per
 // zoom, bounding box and a templated "item" link per format, such as

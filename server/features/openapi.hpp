@@ -15,7 +15,8 @@ namespace tuilerie {
 // collection that lists its queryable properties. The limit parameter
 // carries the server's default and maximum, which clients such as GDAL read
 // to size their pages.
-nlohmann::ordered_json openapi_document(const config& settings, const std::vector<collection_description>& collections,
+nlohmann::ordered_json openapi_document(const config& settings,
+                                        const std::vector<collection_description>& collections,
                                         const api_location& location);
 
 }  // namespace tuilerie

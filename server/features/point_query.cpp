@@ -6,7 +6,6 @@
 #include "server/features/item_parameters.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
@@ -24,7 +23,8 @@ double coordinate(const query_parameters& parameters, const std::string& name, d
   if (!text) throw bad_request(name + " is missing; give it in decimal degrees");
   const auto value = parse_number(*text);
   if (!value || *value < -limit || *value > limit) {
-    throw bad_request(fmt::format("{} must be a decimal number of degrees from {} to {}", name, -limit, limit));
+    throw bad_request(
+        fmt::format("{} must be a decimal number of degrees from {} to {}", name, -limit, limit));
   }
   return *value;
 }
@@ -34,7 +34,8 @@ double radius(const query_parameters& parameters, const point_query_settings& se
   if (!text) return settings.default_radius_m;
   const auto value = parse_number(*text);
   if (!value || *value <= 0 || *value > settings.max_radius_m) {
-    throw bad_request(fmt::format("radius must be a number of metres above 0 and up to {}", settings.max_radius_m));
+    throw bad_request(
+        fmt::format("radius must be a number of metres above 0 and up to {}", settings.max_radius_m));
   }
   return *value;
 }
@@ -84,7 +85,10 @@ class collection_search {
  public:
   collection_search(open_collection& collection, const point_query_request& request,
                     const OGRSpatialReference& local, int coordinate_precision)
-      : collection_(collection), request_(request), local_(local), precision_(coordinate_precision),
+      : collection_(collection),
+        request_(request),
+        local_(local),
+        precision_(coordinate_precision),
         point_(request.lon, request.lat) {}
 
   void run(std::vector<std::string>& output) {
@@ -111,9 +115,9 @@ class collection_search {
   }
 
  private:
-  // Polygon layers need only the features whose box holds the point; other
-  // layers need those within the radius, a square in the local projection
-  // reprojected into the source CRS.
+  // Polygon layers need only the features whose box contains the point.
+  // Other layers need those within the radius: a square in the local
+  // projection, reprojected into the source CRS.
   void set_search_area() {
     OGRLayer& layer = collection_.layer();
     layer.SetAttributeFilter(nullptr);
@@ -124,8 +128,9 @@ class collection_search {
       const double r = request_.radius_m;
       double minx = 0, miny = 0, maxx = 0, maxy = 0;
       if (!to_source->TransformBounds(-r, -r, r, r, &minx, &miny, &maxx, &maxy, search_densify_points)) {
-        throw api_error(boost::beast::http::status::internal_server_error,
-                        "the search area could not be converted to a collection's CRS; the server log has details");
+        throw api_error(
+            boost::beast::http::status::internal_server_error,
+            "the search area could not be converted to a collection's CRS; the server log has details");
       }
       layer.SetSpatialFilterRect(minx, miny, maxx, maxy);
     }

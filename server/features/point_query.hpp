@@ -25,14 +25,15 @@ struct point_query_request {
 // layer that is unknown or not open to point queries.
 point_query_request parse_point_query(const query_parameters& parameters, const config& settings);
 
-// Runs the query and returns a GeoJSON FeatureCollection. A polygonal
-// feature is returned when it contains the point (its boundary included);
-// among points and lines, each collection returns the nearest one within the
-// radius, with "distance_m". Every feature carries "collection". Distances
-// are measured in an azimuthal equidistant projection centred on the point:
-// PROJ makes the distance from the centre to each vertex the geodesic one;
-// only straight segments between vertices bend differently from the source's,
-// which matters for long segments far from the point.
+// Runs the query and returns a GeoJSON FeatureCollection, where every
+// feature carries "collection". A polygonal feature is returned when it
+// contains the point, its boundary included. Among points and lines, each
+// collection returns the nearest one within the radius, with "distance_m".
+//
+// Distances are measured in an azimuthal equidistant projection centred on
+// the point. PROJ makes the distance from the centre to each vertex the
+// geodesic one, and only the straight segments between vertices bend
+// differently from the source's, which matters for long segments far away.
 // `open` returns the calling thread's handle on a collection.
 std::string run_point_query(const point_query_request& request,
                             const std::function<open_collection&(const std::string& id)>& open,

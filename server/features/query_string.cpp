@@ -86,7 +86,8 @@ query_parameters query_parameters::parse(std::string_view query) {
     if (item.empty()) continue;
     const auto equals = item.find('=');
     const auto name = percent_decode(item.substr(0, equals));
-    const auto value = percent_decode(equals == std::string_view::npos ? std::string_view{} : item.substr(equals + 1));
+    const auto value =
+        percent_decode(equals == std::string_view::npos ? std::string_view{} : item.substr(equals + 1));
     if (!name || !value) {
       throw bad_request("malformed percent-encoding in the query string; escape '%' as %25");
     }
@@ -122,7 +123,8 @@ std::optional<std::string> query_parameters::repeated_name(bool ignore_case) con
 
 void query_parameters::check_names(const std::set<std::string>& allowed) const {
   if (const auto repeated = repeated_name(false)) {
-    throw bad_request("query parameter " + printable_name(*repeated) + " is given more than once; give it once");
+    throw bad_request("query parameter " + printable_name(*repeated) +
+                      " is given more than once; give it once");
   }
   for (const auto& [name, value] : items_) {
     if (!allowed.contains(name)) {
@@ -138,7 +140,8 @@ std::string query_parameters::encode_with(std::string_view name, std::string_vie
   for (const auto& [key, current] : items_) {
     const bool is_target = key == name;
     if (is_target && replaced) continue;
-    query += (query.empty() ? "" : "&") + percent_encode(key) + "=" + percent_encode(is_target ? value : current);
+    query +=
+        (query.empty() ? "" : "&") + percent_encode(key) + "=" + percent_encode(is_target ? value : current);
     replaced = replaced || is_target;
   }
   if (!replaced) query += (query.empty() ? "" : "&") + percent_encode(name) + "=" + percent_encode(value);

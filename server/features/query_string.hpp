@@ -14,7 +14,7 @@ namespace tuilerie {
 class query_parameters {
  public:
   // Parses the text after '?'. Names and values are percent-decoded as
-  // RFC 3986 says, so '+' stays '+' (a time zone offset in datetime, for
+  // RFC 3986 defines, so '+' stays '+' (a time zone offset in datetime, for
   // example). Throws api_error (400) for a malformed escape.
   static query_parameters parse(std::string_view query);
 
@@ -49,9 +49,9 @@ std::string percent_encode(std::string_view text);
 // Decodes %XX escapes; nullopt for a malformed escape.
 std::optional<std::string> percent_decode(std::string_view text);
 
-// The name itself when it is short and made of letters, digits, '-', '_'
-// and '.', for error messages; a placeholder otherwise, so that a message
-// never carries arbitrary request bytes back to the client.
+// The name, quoted, for error messages when it is short and made of letters,
+// digits, '-', '_' and '.'. Any other name becomes a placeholder, so that no
+// message carries arbitrary request bytes back to the client.
 std::string printable_name(std::string_view name);
 
 }  // namespace tuilerie

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 
@@ -26,12 +27,23 @@ std::string xml_escape(std::string_view text) {
   escaped.reserve(text.size());
   for (const char c : text) {
     switch (c) {
-      case '&': escaped += "&amp;"; break;
-      case '<': escaped += "&lt;"; break;
-      case '>': escaped += "&gt;"; break;
-      case '"': escaped += "&quot;"; break;
-      case '\'': escaped += "&apos;"; break;
-      default: escaped += c;
+      case '&':
+        escaped += "&amp;";
+        break;
+      case '<':
+        escaped += "&lt;";
+        break;
+      case '>':
+        escaped += "&gt;";
+        break;
+      case '"':
+        escaped += "&quot;";
+        break;
+      case '\'':
+        escaped += "&apos;";
+        break;
+      default:
+        escaped += c;
     }
   }
   return escaped;
@@ -54,11 +66,13 @@ int highest_raster_zoom(const config& settings) {
 }
 
 std::string operation(std::string_view name, const std::string& kvp_url, const std::string& rest_url) {
-  constexpr std::string_view get = R"(<ows:Get xlink:href="{}"><ows:Constraint name="GetEncoding"><ows:AllowedValues>)"
-                                   R"(<ows:Value>{}</ows:Value></ows:AllowedValues></ows:Constraint></ows:Get>)";
+  constexpr std::string_view get =
+      R"(<ows:Get xlink:href="{}"><ows:Constraint name="GetEncoding"><ows:AllowedValues>)"
+      R"(<ows:Value>{}</ows:Value></ows:AllowedValues></ows:Constraint></ows:Get>)";
   return fmt::format(R"(<ows:Operation name="{}"><ows:DCP><ows:HTTP>)", name) +
          fmt::format(fmt::runtime(get), xml_escape(kvp_url), "KVP") +
-         fmt::format(fmt::runtime(get), xml_escape(rest_url), "RESTful") + "</ows:HTTP></ows:DCP></ows:Operation>";
+         fmt::format(fmt::runtime(get), xml_escape(rest_url), "RESTful") +
+         "</ows:HTTP></ows:DCP></ows:Operation>";
 }
 
 std::string tile_matrix_limits(const tileset_settings& tileset) {
@@ -75,7 +89,8 @@ std::string tile_matrix_limits(const tileset_settings& tileset) {
 
 std::string layer(const tileset_settings& tileset, const std::string& base_url) {
   std::string xml = "<Layer><ows:Title>" + xml_escape(tileset.title) + "</ows:Title>";
-  if (!tileset.description.empty()) xml += "<ows:Abstract>" + xml_escape(tileset.description) + "</ows:Abstract>";
+  if (!tileset.description.empty())
+    xml += "<ows:Abstract>" + xml_escape(tileset.description) + "</ows:Abstract>";
   xml += fmt::format(
       "<ows:WGS84BoundingBox><ows:LowerCorner>{} {}</ows:LowerCorner><ows:UpperCorner>{} {}</ows:UpperCorner>"
       "</ows:WGS84BoundingBox>",
@@ -89,10 +104,10 @@ std::string layer(const tileset_settings& tileset, const std::string& base_url) 
                      wmts_tile_matrix_set, tile_matrix_limits(tileset));
   for (const auto format : tileset.formats) {
     if (!is_raster(format)) continue;
-    const std::string url_template = base_url + "/tiles/" + tileset.name + "/{TileMatrix}/{TileCol}/{TileRow}." +
-                                     std::string(extension_of(format));
-    xml += fmt::format(R"(<ResourceURL format="{}" resourceType="tile" template="{}"/>)", media_type_of(format),
-                       xml_escape(url_template));
+    const std::string url_template = base_url + "/tiles/" + tileset.name +
+                                     "/{TileMatrix}/{TileCol}/{TileRow}." + std::string(extension_of(format));
+    xml += fmt::format(R"(<ResourceURL format="{}" resourceType="tile" template="{}"/>)",
+                       media_type_of(format), xml_escape(url_template));
   }
   return xml + "</Layer>";
 }
@@ -104,8 +119,8 @@ std::string tile_matrix_set(int highest_zoom) {
       "</ows:LowerCorner><ows:UpperCorner>{} {}</ows:UpperCorner></ows:BoundingBox>"
       "<ows:SupportedCRS>{}</ows:SupportedCRS>"
       "<WellKnownScaleSet>urn:ogc:def:wkss:OGC:1.0:GoogleMapsCompatible</WellKnownScaleSet>",
-      wmts_tile_matrix_set, mercator_crs_urn, -mercator_half_extent, -mercator_half_extent, mercator_half_extent,
-      mercator_half_extent, mercator_crs_urn);
+      wmts_tile_matrix_set, mercator_crs_urn, -mercator_half_extent, -mercator_half_extent,
+      mercator_half_extent, mercator_half_extent, mercator_crs_urn);
   for (int z = 0; z <= highest_zoom; ++z) {
     const double pixel_size_m = 2 * mercator_half_extent / 256 / tiles_per_side(z);
     xml += fmt::format(
@@ -118,7 +133,8 @@ std::string tile_matrix_set(int highest_zoom) {
 }
 
 ows_exception missing(std::string_view name) {
-  return {"MissingParameterValue", std::string(name), fmt::format("{} is missing", name), http::status::bad_request};
+  return {"MissingParameterValue", std::string(name), fmt::format("{} is missing", name),
+          http::status::bad_request};
 }
 
 ows_exception invalid(std::string_view name, const std::string& text) {
@@ -133,14 +149,15 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
 
 // The KVP parameters that GetTile reads. A repeated one is rejected; other
 // unknown parameters are ignored, as WMTS 1.0.0 requires.
-constexpr std::string_view get_tile_names[] = {"SERVICE", "REQUEST",    "VERSION",       "LAYER",   "STYLE",
-                                               "FORMAT",  "TILEMATRIXSET", "TILEMATRIX", "TILEROW", "TILECOL"};
+constexpr std::string_view get_tile_names[] = {"SERVICE", "REQUEST", "VERSION",       "LAYER",
+                                               "STYLE",   "FORMAT",  "TILEMATRIXSET", "TILEMATRIX",
+                                               "TILEROW", "TILECOL"};
 
 std::optional<ows_exception> check_repeated(const query_parameters& parameters) {
   const auto& items = parameters.items();
   for (const auto name : get_tile_names) {
-    const auto count = std::count_if(items.begin(), items.end(),
-                                     [&](const auto& item) { return equals_ignoring_case(item.first, name); });
+    const auto count = std::count_if(
+        items.begin(), items.end(), [&](const auto& item) { return equals_ignoring_case(item.first, name); });
     if (count > 1) return invalid(name, fmt::format("{} is given more than once; give it once", name));
   }
   return std::nullopt;
@@ -170,14 +187,16 @@ struct get_tile_values {
   std::int64_t column = 0;
 };
 
-std::optional<ows_exception> read_layer_style_format(const query_parameters& parameters, get_tile_values& values) {
+std::optional<ows_exception> read_layer_style_format(const query_parameters& parameters,
+                                                     get_tile_values& values) {
   const auto layer = parameters.get_ignoring_case("LAYER");
   if (!layer || layer->empty()) return missing("LAYER");
   if (!is_valid_tileset_name(*layer)) return invalid("LAYER", "LAYER names no layer; see the capabilities");
   values.layer = *layer;
   const auto style = parameters.get_ignoring_case("STYLE");
   if (!style) return missing("STYLE");
-  if (!style->empty() && *style != "default") return invalid("STYLE", "STYLE must be default, the only style");
+  if (!style->empty() && *style != "default")
+    return invalid("STYLE", "STYLE must be default, the only style");
   const auto format = parameters.get_ignoring_case("FORMAT");
   if (!format) return missing("FORMAT");
   if (*format == "image/png") {
@@ -230,9 +249,10 @@ std::optional<ows_exception> check_against_tileset(const std::map<std::string, t
   const tileset_settings& tileset = found->second;
   if (!tileset.serves(values.format)) return invalid("FORMAT", "this layer is not served in that FORMAT");
   if (!tileset.serves_zoom(values.zoom)) {
-    return ows_exception{"TileOutOfRange", "TILEMATRIX",
-                         fmt::format("this layer has tile matrices {} to {}", tileset.minzoom, tileset.maxzoom),
-                         http::status::bad_request};
+    return ows_exception{
+        "TileOutOfRange", "TILEMATRIX",
+        fmt::format("this layer has tile matrices {} to {}", tileset.minzoom, tileset.maxzoom),
+        http::status::bad_request};
   }
   return std::nullopt;
 }
@@ -263,9 +283,11 @@ std::string wmts_capabilities(const config& settings, const std::string& base_ur
       R"(xsi:schemaLocation="http://www.opengis.net/wmts/1.0 http://schemas.opengis.net/wmts/1.0/wmtsGetCapabilities_response.xsd" )"
       R"(version="1.0.0">)";
   xml += "<ows:ServiceIdentification><ows:Title>" + xml_escape(settings.ogc.title) + "</ows:Title>";
-  if (!settings.ogc.description.empty()) xml += "<ows:Abstract>" + xml_escape(settings.ogc.description) + "</ows:Abstract>";
-  xml += "<ows:ServiceType>OGC WMTS</ows:ServiceType><ows:ServiceTypeVersion>1.0.0</ows:ServiceTypeVersion>"
-         "</ows:ServiceIdentification>";
+  if (!settings.ogc.description.empty())
+    xml += "<ows:Abstract>" + xml_escape(settings.ogc.description) + "</ows:Abstract>";
+  xml +=
+      "<ows:ServiceType>OGC WMTS</ows:ServiceType><ows:ServiceTypeVersion>1.0.0</ows:ServiceTypeVersion>"
+      "</ows:ServiceIdentification>";
   const std::string capabilities_url = base_url + "/wmts/1.0.0/WMTSCapabilities.xml";
   xml += "<ows:OperationsMetadata>" + operation("GetCapabilities", base_url + "/wmts?", capabilities_url) +
          operation("GetTile", base_url + "/wmts?", base_url + "/tiles/") + "</ows:OperationsMetadata>";
@@ -278,8 +300,8 @@ std::string wmts_capabilities(const config& settings, const std::string& base_ur
   return xml + "</Capabilities>\n";
 }
 
-std::variant<std::string, ows_exception> parse_get_tile(const query_parameters& parameters,
-                                                        const std::map<std::string, tileset_settings>* tilesets) {
+std::variant<std::string, ows_exception> parse_get_tile(
+    const query_parameters& parameters, const std::map<std::string, tileset_settings>* tilesets) {
   if (auto error = check_repeated(parameters)) return *error;
   if (auto error = check_service(parameters)) return *error;
   const auto request = parameters.get_ignoring_case("REQUEST");

@@ -41,8 +41,8 @@ std::string wmts_capabilities(const config& settings, const std::string& base_ur
 // HTTP statuses follow WMTS 1.0.0 (OGC 07-057r7): 400 for
 // MissingParameterValue, InvalidParameterValue and TileOutOfRange, 501 for
 // OperationNotSupported.
-std::variant<std::string, ows_exception> parse_get_tile(const query_parameters& parameters,
-                                                        const std::map<std::string, tileset_settings>* tilesets);
+std::variant<std::string, ows_exception> parse_get_tile(
+    const query_parameters& parameters, const std::map<std::string, tileset_settings>* tilesets);
 
 // Checks the KVP parameters of GetCapabilities; nullopt when they are valid.
 std::optional<ows_exception> check_get_capabilities(const query_parameters& parameters);

@@ -24,8 +24,8 @@ class worker_pool {
   worker_pool(const worker_pool&) = delete;
   worker_pool& operator=(const worker_pool&) = delete;
 
-  // Queues a job; false when max_queued jobs are already waiting, so that
-  // the caller answers 503 rather than letting the queue grow.
+  // Queues a job. Returns false when max_queued jobs are already waiting, so
+  // that the caller sends a 503 rather than letting the queue grow.
   bool try_post(job work);
 
   unsigned threads() const { return static_cast<unsigned>(threads_.size()); }

@@ -4,17 +4,16 @@
 
 #include "feature_test_data.hpp"
 
-#include <ogr_api.h>
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <ogr_api.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <future>
+#include <map>
 #include <regex>
 #include <set>
-#include <thread>
 
 namespace tuilerie {
 namespace {
@@ -89,7 +88,8 @@ reply get(feature_api& api, const std::string& target) {
   http_request request{http::verb::get, target, 11};
   auto promise = std::make_shared<std::promise<http_response>>();
   auto future = promise->get_future();
-  api.handle(request, base_url, [promise](http_response response) { promise->set_value(std::move(response)); });
+  api.handle(request, base_url,
+             [promise](http_response response) { promise->set_value(std::move(response)); });
   if (future.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
     ADD_FAILURE() << target << " got no response within 60 s";
     return {};
@@ -126,7 +126,8 @@ OGRPoint to_lonlat(const OGRPoint& point, const OGRSpatialReference& source) {
   OGRSpatialReference wgs84;
   wgs84.importFromEPSG(4326);
   wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-  std::unique_ptr<OGRCoordinateTransformation> transformation(OGRCreateCoordinateTransformation(&source, &wgs84));
+  std::unique_ptr<OGRCoordinateTransformation> transformation(
+      OGRCreateCoordinateTransformation(&source, &wgs84));
   OGRPoint lonlat(point);
   lonlat.transform(transformation.get());
   return lonlat;
@@ -136,10 +137,11 @@ class FeatureApi : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     data = new testing::temporary_directory();
-    const std::string yaml = minimal_tileset() + real_collections() +
-                             "  null_height:\n    source: " + testing::write_null_height_geojson(data->path()).string() +
-                             "\n  big_numbers:\n    source: " +
-                             testing::write_big_numbers_geopackage(data->path()).string() + "\n" + ogc_section();
+    const std::string yaml =
+        minimal_tileset() + real_collections() +
+        "  null_height:\n    source: " + testing::write_null_height_geojson(data->path()).string() +
+        "\n  big_numbers:\n    source: " + testing::write_big_numbers_geopackage(data->path()).string() +
+        "\n" + ogc_section();
     api = new feature_api(parse_config(yaml, config_file));
   }
 
@@ -166,7 +168,8 @@ TEST_F(FeatureApi, LandingPageLinksCarryRelAndType) {
     EXPECT_TRUE(link["href"].get<std::string>().starts_with(base_url)) << link;
     rels.insert(link["rel"].get<std::string>());
   }
-  for (const char* rel : {"self", "service-desc", "conformance", "data"}) EXPECT_TRUE(rels.contains(rel)) << rel;
+  for (const char* rel : {"self", "service-desc", "conformance", "data"})
+    EXPECT_TRUE(rels.contains(rel)) << rel;
   EXPECT_EQ(get(*api, "/ogc/").status, 200u);
 }
 
@@ -188,8 +191,9 @@ TEST_F(FeatureApi, CollectionsListEveryCollection) {
     ASSERT_NE(find_link(collection, "items"), nullptr) << collection;
     EXPECT_EQ((*find_link(collection, "items"))["type"], "application/geo+json");
   }
-  EXPECT_EQ(ids, (std::set<std::string>{"air_stations", "big_numbers", "communes", "flood_hazard", "noise_lden_bordeaux",
-                                        "noise_receivers", "null_height", "tao_stops"}));
+  EXPECT_EQ(ids,
+            (std::set<std::string>{"air_stations", "big_numbers", "communes", "flood_hazard",
+                                   "noise_lden_bordeaux", "noise_receivers", "null_height", "tao_stops"}));
 }
 
 TEST_F(FeatureApi, CollectionExtentMatchesSource) {
@@ -266,7 +270,8 @@ TEST_F(FeatureApi, BboxMatchesGdalSpatialFilter) {
   layer->SetSpatialFilterRect(1.85, 47.85, 1.95, 47.95);
   const auto expected = read_property(*layer, "code");
 
-  const json document = get(*api, "/ogc/collections/communes/items?bbox=1.85,47.85,1.95,47.95&limit=50").document();
+  const json document =
+      get(*api, "/ogc/collections/communes/items?bbox=1.85,47.85,1.95,47.95&limit=50").document();
   std::map<std::int64_t, std::string> codes;
   for (const auto& feature : document["features"]) {
     codes[feature["id"].get<std::int64_t>()] = feature["properties"]["code"].get<std::string>();
@@ -281,7 +286,8 @@ TEST_F(FeatureApi, BboxInLambert93) {
   wgs84.importFromEPSG(4326);
   wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
   lambert93.importFromEPSG(2154);
-  std::unique_ptr<OGRCoordinateTransformation> to_lambert(OGRCreateCoordinateTransformation(&wgs84, &lambert93));
+  std::unique_ptr<OGRCoordinateTransformation> to_lambert(
+      OGRCreateCoordinateTransformation(&wgs84, &lambert93));
   double x = 1.9093, y = 47.9029;
   ASSERT_TRUE(to_lambert->Transform(1, &x, &y));
   const std::string bbox = fmt::format("{},{},{},{}", x - 10, y - 10, x + 10, y + 10);
@@ -291,6 +297,27 @@ TEST_F(FeatureApi, BboxInLambert93) {
   const json document = page.document();
   ASSERT_EQ(document["numberReturned"], 1) << page.body;
   EXPECT_EQ(document["features"][0]["properties"]["code"], "45234");  // Orléans
+}
+
+TEST_F(FeatureApi, LambertBboxOnLambertSourceMatchesGdal) {
+  auto source = open_data("flood/pprn-38DDT20130013-inondation-l93.gpkg");
+  OGRLayer* layer = source->GetLayerByName("zone_alea");
+  layer->SetSpatialFilterRect(918000, 6444000, 920000, 6446000);
+  const auto expected = read_property(*layer, "id_zone");
+  ASSERT_GT(expected.size(), 10u);
+
+  const auto page = get(*api,
+                        "/ogc/collections/flood_hazard/items?limit=50&bbox=918000,6444000,920000,6446000"
+                        "&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/2154");
+  ASSERT_EQ(page.status, 200u) << page.body;
+  const json document = page.document();
+  EXPECT_EQ(document["numberMatched"], expected.size());
+  std::map<std::int64_t, std::string> ids;
+  for (const auto& feature : document["features"]) {
+    ids[feature["id"].get<std::int64_t>()] =
+        std::to_string(feature["properties"]["id_zone"].get<std::int64_t>());
+  }
+  EXPECT_EQ(ids, expected);
 }
 
 TEST_F(FeatureApi, InvalidItemsRequestsAre400) {
@@ -324,8 +351,9 @@ TEST_F(FeatureApi, InvalidItemsRequestsAre400) {
 }
 
 TEST_F(FeatureApi, ValidLambertBboxIs200) {
-  const auto page = get(*api, "/ogc/collections/communes/items?bbox=650000,6860000,655000,6865000"
-                              "&bbox-crs=http%3A%2F%2Fwww.opengis.net%2Fdef%2Fcrs%2FEPSG%2F0%2F2154");
+  const auto page = get(*api,
+                        "/ogc/collections/communes/items?bbox=650000,6860000,655000,6865000"
+                        "&bbox-crs=http%3A%2F%2Fwww.opengis.net%2Fdef%2Fcrs%2FEPSG%2F0%2F2154");
   EXPECT_EQ(page.status, 200u) << page.body;
   // That box is in Paris, far from the Loiret.
   EXPECT_EQ(page.document()["numberReturned"], 0);
@@ -393,9 +421,11 @@ TEST_F(FeatureApi, DatetimeFiltersIntervals) {
 
 TEST_F(FeatureApi, DatetimeOnDateField) {
   // ogrinfo: datecarte is 2012/06/01 for all 564 zones.
-  EXPECT_EQ(get(*api, "/ogc/collections/flood_hazard/items?datetime=2012-06-01&limit=1").document()["numberReturned"],
+  EXPECT_EQ(get(*api, "/ogc/collections/flood_hazard/items?datetime=2012-06-01&limit=1")
+                .document()["numberReturned"],
             1);
-  EXPECT_EQ(get(*api, "/ogc/collections/flood_hazard/items?datetime=2012-06-02").document()["numberReturned"], 0);
+  EXPECT_EQ(get(*api, "/ogc/collections/flood_hazard/items?datetime=2012-06-02").document()["numberReturned"],
+            0);
 }
 
 TEST_F(FeatureApi, LambertSourceIsReprojected) {
@@ -492,10 +522,10 @@ TEST_F(FeatureApi, FeatureById) {
 }
 
 TEST_F(FeatureApi, NotFoundCases) {
-  for (const char* target : {"/ogc/collections/nope", "/ogc/collections/nope/items", "/ogc/collections/tao_stops/items/999",
-                             "/ogc/collections/tao_stops/items/abc", "/ogc/collections/tao_stops/items/-1",
-                             "/ogc/collections/tao_stops/items/1/more", "/ogc/nothing", "/ogc/tiles/nope",
-                             "/ogc/tileMatrixSets/WorldCRS84Quad"}) {
+  for (const char* target : {"/ogc/collections/nope", "/ogc/collections/nope/items",
+                             "/ogc/collections/tao_stops/items/999", "/ogc/collections/tao_stops/items/abc",
+                             "/ogc/collections/tao_stops/items/-1", "/ogc/collections/tao_stops/items/1/more",
+                             "/ogc/nothing", "/ogc/tiles/nope", "/ogc/tileMatrixSets/WorldCRS84Quad"}) {
     const auto page = get(*api, target);
     EXPECT_EQ(page.status, 404u) << target;
     EXPECT_EQ(page.content_type, "application/json") << target;
@@ -541,7 +571,8 @@ OGRPoint point_in_high_hazard_zone(std::int64_t& zone_id) {
 TEST_F(FeatureApi, PointQueryFindsHighHazardZone) {
   std::int64_t zone_id = -1;
   const OGRPoint point = point_in_high_hazard_zone(zone_id);
-  const auto page = get(*api, fmt::format("/query?lon={:.8f}&lat={:.8f}&layers=flood_hazard", point.getX(), point.getY()));
+  const auto page =
+      get(*api, fmt::format("/query?lon={:.8f}&lat={:.8f}&layers=flood_hazard", point.getX(), point.getY()));
   ASSERT_EQ(page.status, 200u) << page.body;
   const json document = page.document();
   bool found = false;
@@ -563,7 +594,8 @@ TEST_F(FeatureApi, PointQueryOutsideEveryZone) {
   EXPECT_EQ(document["features"].size(), 0u);
 }
 
-// The geodesic distance in metres from a point to the Gambetta station, by SpatiaLite on the WGS 84 ellipsoid.
+// The geodesic distance in metres from a point to the Gambetta station, by SpatiaLite on the WGS 84
+// ellipsoid.
 double spatialite_distance_to_gambetta(double lon, double lat) {
   auto source = open_data("air/ligair-orleans-metropole-station-summary.geojson");
   const std::string sql = fmt::format(
@@ -582,21 +614,25 @@ TEST_F(FeatureApi, PointQueryNearestStationDistance) {
   const double lon = 1.9093, lat = 47.9029;
   const double expected = spatialite_distance_to_gambetta(lon, lat);
   ASSERT_GT(expected, 500);
-  const json document = get(*api, fmt::format("/query?lon={}&lat={}&layers=air_stations&radius=2000", lon, lat)).document();
+  const json document =
+      get(*api, fmt::format("/query?lon={}&lat={}&layers=air_stations&radius=2000", lon, lat)).document();
   ASSERT_EQ(document["features"].size(), 1u) << document;
   const auto& station = document["features"][0];
   EXPECT_EQ(station["collection"], "air_stations");
   EXPECT_EQ(station["properties"]["code_station"], "FR34013");
   EXPECT_NEAR(station["distance_m"].get<double>(), expected, 1.0);
-  // The default radius, 500 m, holds no station.
-  EXPECT_EQ(get(*api, fmt::format("/query?lon={}&lat={}&layers=air_stations", lon, lat)).document()["features"].size(),
+  // No station lies within the default radius, 500 m.
+  EXPECT_EQ(get(*api, fmt::format("/query?lon={}&lat={}&layers=air_stations", lon, lat))
+                .document()["features"]
+                .size(),
             0u);
 }
 
 TEST_F(FeatureApi, PointQueryOverSeveralCollections) {
   const json document = get(*api, "/query?lon=1.9093&lat=47.9029").document();
   std::set<std::string> collections;
-  for (const auto& feature : document["features"]) collections.insert(feature["collection"].get<std::string>());
+  for (const auto& feature : document["features"])
+    collections.insert(feature["collection"].get<std::string>());
   // Inside Orléans, near a tram stop; the flood zones are in the Isère.
   EXPECT_TRUE(collections.contains("communes"));
   EXPECT_TRUE(collections.contains("tao_stops"));
@@ -605,11 +641,11 @@ TEST_F(FeatureApi, PointQueryOverSeveralCollections) {
 }
 
 TEST_F(FeatureApi, InvalidPointQueriesAre400) {
-  for (const char* query : {"", "lon=1.9", "lat=47.9", "lon=abc&lat=47.9", "lon=1.9&lat=91", "lon=181&lat=47",
-                            "lon=nan&lat=47", "lon=1.9&lat=47.9&layers=nope", "lon=1.9&lat=47.9&layers=noise_receivers",
-                            "lon=1.9&lat=47.9&layers=communes,", "lon=1.9&lat=47.9&radius=0",
-                            "lon=1.9&lat=47.9&radius=-10", "lon=1.9&lat=47.9&radius=5001", "lon=1.9&lat=47.9&zoom=3",
-                            "lon=1.9&lon=2&lat=47.9"}) {
+  for (const char* query :
+       {"", "lon=1.9", "lat=47.9", "lon=abc&lat=47.9", "lon=1.9&lat=91", "lon=181&lat=47", "lon=nan&lat=47",
+        "lon=1.9&lat=47.9&layers=nope", "lon=1.9&lat=47.9&layers=noise_receivers",
+        "lon=1.9&lat=47.9&layers=communes,", "lon=1.9&lat=47.9&radius=0", "lon=1.9&lat=47.9&radius=-10",
+        "lon=1.9&lat=47.9&radius=5001", "lon=1.9&lat=47.9&zoom=3", "lon=1.9&lon=2&lat=47.9"}) {
     const auto page = get(*api, std::string("/query?") + query);
     EXPECT_EQ(page.status, 400u) << query << ": " << page.body;
   }
@@ -648,12 +684,14 @@ TEST_F(FeatureApi, ConcurrentRequestsAgree) {
   const std::string target = "/ogc/collections/flood_hazard/items?bbox=5.70,45.05,5.80,45.15&limit=20";
   const std::string expected = get(*api, target).body;
   std::vector<std::future<reply>> replies;
-  for (int i = 0; i < 16; ++i) replies.push_back(std::async(std::launch::async, [&] { return get(*api, target); }));
+  for (int i = 0; i < 16; ++i)
+    replies.push_back(std::async(std::launch::async, [&] { return get(*api, target); }));
   for (auto& future : replies) {
     const auto page = future.get();
     ASSERT_EQ(page.status, 200u);
     // The timeStamp differs; the features do not.
-    EXPECT_EQ(page.body.substr(page.body.find("\"features\"")), expected.substr(expected.find("\"features\"")));
+    EXPECT_EQ(page.body.substr(page.body.find("\"features\"")),
+              expected.substr(expected.find("\"features\"")));
   }
 }
 
@@ -661,8 +699,8 @@ TEST(FeatureApiConfig, ShapefileWithoutPrjIsRejected) {
   testing::temporary_directory data;
   const auto shapefile = testing::write_lambert_point_shapefile(data.path(), false);
   try {
-    feature_api api(parse_config(minimal_tileset() + "collections:\n  pts:\n    source: " + shapefile.string() + "\n",
-                                 config_file));
+    feature_api api(parse_config(
+        minimal_tileset() + "collections:\n  pts:\n    source: " + shapefile.string() + "\n", config_file));
     FAIL() << "a source without CRS was accepted";
   } catch (const config_error& error) {
     const std::string message = error.what();
@@ -687,28 +725,30 @@ void expect_paris(feature_api& api) {
 TEST(FeatureApiConfig, ShapefileWithoutPrjTakesExplicitSrs) {
   testing::temporary_directory data;
   const auto shapefile = testing::write_lambert_point_shapefile(data.path(), false);
-  feature_api api(parse_config(
-      minimal_tileset() + "collections:\n  pts:\n    source: " + shapefile.string() + "\n    srs: EPSG:2154\n",
-      config_file));
+  feature_api api(parse_config(minimal_tileset() + "collections:\n  pts:\n    source: " + shapefile.string() +
+                                   "\n    srs: EPSG:2154\n",
+                               config_file));
   expect_paris(api);
 }
 
 TEST(FeatureApiConfig, ShapefileWithPrj) {
   testing::temporary_directory data;
   const auto shapefile = testing::write_lambert_point_shapefile(data.path(), true);
-  feature_api api(parse_config(minimal_tileset() + "collections:\n  pts:\n    source: " + shapefile.string() + "\n",
-                               config_file));
+  feature_api api(parse_config(
+      minimal_tileset() + "collections:\n  pts:\n    source: " + shapefile.string() + "\n", config_file));
   expect_paris(api);
 }
 
 TEST(FeatureApiConfig, ErrorsNameCollectionAndFix) {
   const std::pair<std::string, std::string> cases[] = {
-      {"  c:\n    source: ../data/flood/pprn-38DDT20130013-inondation-l93.gpkg\n", "collections.c.layer: missing"},
+      {"  c:\n    source: ../data/flood/pprn-38DDT20130013-inondation-l93.gpkg\n",
+       "collections.c.layer: missing"},
       {"  c:\n    source: ../data/flood/pprn-38DDT20130013-inondation-l93.gpkg\n    layer: nope\n",
        "no layer 'nope'"},
       {"  c:\n    source: ../data/admin/communes-45-loiret.geojson\n    queryables: [population]\n",
        "collections.c.queryables: layer has no field 'population'"},
-      {"  c:\n    source: ../data/air/ligair-orleans-metropole-station-summary.geojson\n    datetime: nom_station\n",
+      {"  c:\n    source: ../data/air/ligair-orleans-metropole-station-summary.geojson\n    datetime: "
+       "nom_station\n",
        "datetime needs a Date or DateTime field"},
       {"  c:\n    source: ../data/admin/communes-45-loiret.geojson\n    srs: EPSG:999999\n",
        "collections.c.srs"},

@@ -20,7 +20,8 @@ GDALDatasetUniquePtr create_vector(const char* driver_name, const std::filesyste
 
 void add_field(OGRLayer& layer, const char* name, OGRFieldType type) {
   OGRFieldDefn field(name, type);
-  if (layer.CreateField(&field) != OGRERR_NONE) throw std::runtime_error(std::string("cannot add field ") + name);
+  if (layer.CreateField(&field) != OGRERR_NONE)
+    throw std::runtime_error(std::string("cannot add field ") + name);
 }
 
 }  // namespace
@@ -75,7 +76,8 @@ std::filesystem::path write_lambert_point_shapefile(const std::filesystem::path&
   auto dataset = create_vector("ESRI Shapefile", file);
   OGRSpatialReference lambert93;
   lambert93.importFromEPSG(2154);
-  OGRLayer* layer = dataset->CreateLayer(file.stem().c_str(), with_prj ? &lambert93 : nullptr, wkbPoint, nullptr);
+  OGRLayer* layer =
+      dataset->CreateLayer(file.stem().c_str(), with_prj ? &lambert93 : nullptr, wkbPoint, nullptr);
   add_field(*layer, "nom", OFTString);
   OGRFeature feature(layer->GetLayerDefn());
   feature.SetField("nom", "Hôtel de Ville");

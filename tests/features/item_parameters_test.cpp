@@ -52,7 +52,9 @@ TEST(Bbox, Crs84RangesAndOrder) {
   EXPECT_NE(message_of([] { check_crs84_bbox({2.3, 48.9, 2.4, 48.8}); }).find("south"), std::string::npos);
   EXPECT_NE(message_of([] { check_crs84_bbox({-181, 0, 1, 1}); }).find("longitudes"), std::string::npos);
   EXPECT_NE(message_of([] { check_crs84_bbox({0, 0, 1, 91}); }).find("latitudes"), std::string::npos);
-  EXPECT_NE(message_of([] { check_crs84_bbox({650000, 6860000, 655000, 6865000}); }).find("bbox-crs"),
+  EXPECT_NE(message_of([] {
+              check_crs84_bbox({650000, 6860000, 655000, 6865000});
+            }).find("bbox-crs"),
             std::string::npos);
 }
 
@@ -64,11 +66,13 @@ TEST(CrsUri, AcceptsCrs84AndEpsgUris) {
 }
 
 TEST(CrsUri, RejectsOtherForms) {
-  for (const char* uri : {"EPSG:2154", "EPSG:99999", "CRS84", "http://www.opengis.net/def/crs/EPSG/0/",
-                          "http://www.opengis.net/def/crs/EPSG/0/-4326", "http://www.opengis.net/def/crs/EPSG/0/4326x",
-                          "http://www.opengis.net/def/crs/EPSG/0/99999999999", "https://www.opengis.net/def/crs/EPSG/0/2154",
-                          "urn:ogc:def:crs:EPSG::2154", ""}) {
-    EXPECT_NE(message_of([&] { parse_crs_uri(uri, "bbox-crs"); }).find("bbox-crs must be"), std::string::npos) << uri;
+  for (const char* uri :
+       {"EPSG:2154", "EPSG:99999", "CRS84", "http://www.opengis.net/def/crs/EPSG/0/",
+        "http://www.opengis.net/def/crs/EPSG/0/-4326", "http://www.opengis.net/def/crs/EPSG/0/4326x",
+        "http://www.opengis.net/def/crs/EPSG/0/99999999999", "https://www.opengis.net/def/crs/EPSG/0/2154",
+        "urn:ogc:def:crs:EPSG::2154", ""}) {
+    EXPECT_NE(message_of([&] { parse_crs_uri(uri, "bbox-crs"); }).find("bbox-crs must be"), std::string::npos)
+        << uri;
   }
 }
 
@@ -125,11 +129,27 @@ TEST(Datetime, OpenIntervals) {
 }
 
 TEST(Datetime, RejectsInvalidText) {
-  for (const char* text :
-       {"", "2023", "2023-08", "2023-13-01", "2023-02-30", "2023-08-14T25:00:00Z", "2023-08-14T10:60:00Z",
-        "2023-08-14T10:00:61Z", "2023-08-14T10:00:00", "2023-08-14T10:00Z", "2023-08-14 10:00:00Z",
-        "2023-08-14T10:00:00+2:00", "2023-08-14T10:00:00+02", "2023-08-14T10:00:00.Z", "14/08/2023",
-        "../..", "/", "2023-08-14/2023-08-15/2023-08-16", "2023-08-15/2023-08-14", "now", "2023-8-14"}) {
+  for (const char* text : {"",
+                           "2023",
+                           "2023-08",
+                           "2023-13-01",
+                           "2023-02-30",
+                           "2023-08-14T25:00:00Z",
+                           "2023-08-14T10:60:00Z",
+                           "2023-08-14T10:00:61Z",
+                           "2023-08-14T10:00:00",
+                           "2023-08-14T10:00Z",
+                           "2023-08-14 10:00:00Z",
+                           "2023-08-14T10:00:00+2:00",
+                           "2023-08-14T10:00:00+02",
+                           "2023-08-14T10:00:00.Z",
+                           "14/08/2023",
+                           "../..",
+                           "/",
+                           "2023-08-14/2023-08-15/2023-08-16",
+                           "2023-08-15/2023-08-14",
+                           "now",
+                           "2023-8-14"}) {
     EXPECT_NE(message_of([&] { parse_datetime(text); }), "no error") << text;
   }
 }
@@ -160,8 +180,9 @@ collection_settings communes_settings() {
 
 TEST(ItemsRequest, ReadsEveryParameter) {
   const auto request = parse_items_request(
-      query_parameters::parse("bbox=650000,6700000,660000,6710000&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/2154"
-                              "&limit=20&offset=40&nom=Orl%C3%A9ans&f=json"),
+      query_parameters::parse(
+          "bbox=650000,6700000,660000,6710000&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/2154"
+          "&limit=20&offset=40&nom=Orl%C3%A9ans&f=json"),
       communes_settings(), ogc_settings{});
   ASSERT_TRUE(request.bbox.has_value());
   EXPECT_DOUBLE_EQ((*request.bbox)[0], 650000);
@@ -170,7 +191,9 @@ TEST(ItemsRequest, ReadsEveryParameter) {
   EXPECT_EQ(request.offset, 40u);
   ASSERT_EQ(request.properties.size(), 1u);
   EXPECT_EQ(request.properties[0].name, "nom");
-  EXPECT_EQ(request.properties[0].value, "Orl\xC3\xA9" "ans");
+  EXPECT_EQ(request.properties[0].value,
+            "Orl\xC3\xA9"
+            "ans");
 }
 
 TEST(ItemsRequest, RejectsBadRequests) {
@@ -190,7 +213,8 @@ TEST(ItemsRequest, RejectsBadRequests) {
       {"NOM=Orl%C3%A9ans", "unknown query parameter 'NOM'"},
   };
   for (const auto& [query, expected] : cases) {
-    const std::string message = message_of([&] { parse_items_request(query_parameters::parse(query), collection, ogc); });
+    const std::string message =
+        message_of([&] { parse_items_request(query_parameters::parse(query), collection, ogc); });
     EXPECT_NE(message.find(expected), std::string::npos) << query << ": " << message;
   }
 }
@@ -198,7 +222,8 @@ TEST(ItemsRequest, RejectsBadRequests) {
 TEST(ItemsRequest, HugeLimitIsLoweredToMaximum) {
   ogc_settings ogc;
   ogc.max_limit = 50;
-  const auto request = parse_items_request(query_parameters::parse("limit=10000000"), communes_settings(), ogc);
+  const auto request =
+      parse_items_request(query_parameters::parse("limit=10000000"), communes_settings(), ogc);
   EXPECT_EQ(request.limit, 50u);
 }
 

@@ -9,10 +9,12 @@ namespace tuilerie {
 namespace {
 
 TEST(QueryString, DecodesPercentEscapes) {
-  const auto parameters =
-      query_parameters::parse("bbox-crs=http%3A%2F%2Fwww.opengis.net%2Fdef%2Fcrs%2FEPSG%2F0%2F2154&nom=Orl%C3%A9ans");
+  const auto parameters = query_parameters::parse(
+      "bbox-crs=http%3A%2F%2Fwww.opengis.net%2Fdef%2Fcrs%2FEPSG%2F0%2F2154&nom=Orl%C3%A9ans");
   EXPECT_EQ(parameters.get("bbox-crs"), "http://www.opengis.net/def/crs/EPSG/0/2154");
-  EXPECT_EQ(parameters.get("nom"), "Orl\xC3\xA9" "ans");
+  EXPECT_EQ(parameters.get("nom"),
+            "Orl\xC3\xA9"
+            "ans");
 }
 
 TEST(QueryString, KeepsPlusAsPlus) {
@@ -56,7 +58,8 @@ TEST(QueryString, CheckNamesRejectsRepeatedAndUnknown) {
     FAIL() << "expected api_error";
   } catch (const api_error& error) {
     EXPECT_EQ(error.status(), boost::beast::http::status::bad_request);
-    EXPECT_NE(std::string(error.what()).find("'bbox' is given more than once"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("'bbox' is given more than once"), std::string::npos)
+        << error.what();
   }
   try {
     query_parameters::parse("limitt=5").check_names(allowed);
@@ -84,8 +87,10 @@ TEST(QueryString, EncodeWithReplacesOrAddsOffset) {
 }
 
 TEST(QueryString, EncodeKeepsBboxReadable) {
-  const auto parameters = query_parameters::parse("bbox=1.5,47.5,2.5,48.5&datetime=2023-08-14T23:00:00%2B02:00");
-  EXPECT_EQ(parameters.encode_with("offset", "0"), "bbox=1.5,47.5,2.5,48.5&datetime=2023-08-14T23:00:00%2B02:00&offset=0");
+  const auto parameters =
+      query_parameters::parse("bbox=1.5,47.5,2.5,48.5&datetime=2023-08-14T23:00:00%2B02:00");
+  EXPECT_EQ(parameters.encode_with("offset", "0"),
+            "bbox=1.5,47.5,2.5,48.5&datetime=2023-08-14T23:00:00%2B02:00&offset=0");
 }
 
 }  // namespace

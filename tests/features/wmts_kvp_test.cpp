@@ -15,7 +15,8 @@ namespace {
 namespace http = boost::beast::http;
 
 const std::string valid_get_tile =
-    "SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=communes&STYLE=default&TILEMATRIXSET=GoogleMapsCompatible"
+    "SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=communes&STYLE=default&TILEMATRIXSET="
+    "GoogleMapsCompatible"
     "&TILEMATRIX=10&TILEROW=360&TILECOL=517&FORMAT=image/png";
 
 std::map<std::string, tileset_settings> test_tilesets() {
@@ -72,16 +73,17 @@ TEST(WmtsGetTile, ValidRequestGivesTilePath) {
 TEST(WmtsGetTile, NamesIgnoreCase) {
   const auto tilesets = test_tilesets();
   const auto result = parse_get_tile(
-      query_parameters::parse("service=WMTS&Request=GetTile&version=1.0.0&layer=communes&style=default"
-                              "&tileMatrixSet=GoogleMapsCompatible&tileMatrix=3&tileRow=2&tileCol=4&format=image/webp"),
+      query_parameters::parse(
+          "service=WMTS&Request=GetTile&version=1.0.0&layer=communes&style=default"
+          "&tileMatrixSet=GoogleMapsCompatible&tileMatrix=3&tileRow=2&tileCol=4&format=image/webp"),
       &tilesets);
   ASSERT_TRUE(std::holds_alternative<std::string>(result));
   EXPECT_EQ(std::get<std::string>(result), "communes/3/4/2.webp");
 }
 
 TEST(WmtsGetTile, MissingParameters) {
-  for (const char* name : {"SERVICE", "REQUEST", "VERSION", "LAYER", "STYLE", "FORMAT", "TILEMATRIXSET", "TILEMATRIX",
-                           "TILEROW", "TILECOL"}) {
+  for (const char* name : {"SERVICE", "REQUEST", "VERSION", "LAYER", "STYLE", "FORMAT", "TILEMATRIXSET",
+                           "TILEMATRIX", "TILEROW", "TILECOL"}) {
     const auto exception = exception_of(with(name, std::nullopt));
     EXPECT_EQ(exception.code, "MissingParameterValue") << name;
     EXPECT_EQ(exception.locator, name);
@@ -118,8 +120,8 @@ TEST(WmtsGetTile, InvalidValues) {
 
 TEST(WmtsGetTile, TileOutOfRange) {
   // At TILEMATRIX 10 rows and columns run from 0 to 1023.
-  const std::tuple<const char*, const char*> cases[] = {{"TILEROW", "1024"}, {"TILECOL", "1024"},
-                                                        {"TILEROW", "-1"},   {"TILECOL", "99999999999"}};
+  const std::tuple<const char*, const char*> cases[] = {
+      {"TILEROW", "1024"}, {"TILECOL", "1024"}, {"TILEROW", "-1"}, {"TILECOL", "99999999999"}};
   for (const auto& [name, value] : cases) {
     const auto exception = exception_of(with(name, std::string(value)));
     EXPECT_EQ(exception.code, "TileOutOfRange") << name << "=" << value;
@@ -140,7 +142,8 @@ TEST(WmtsGetTile, RepeatedParameterIsInvalid) {
 
 TEST(WmtsGetTile, UnknownParametersAreIgnored) {
   const auto tilesets = test_tilesets();
-  const auto result = parse_get_tile(query_parameters::parse(valid_get_tile + "&TIME=2020&foo=bar"), &tilesets);
+  const auto result =
+      parse_get_tile(query_parameters::parse(valid_get_tile + "&TIME=2020&foo=bar"), &tilesets);
   EXPECT_TRUE(std::holds_alternative<std::string>(result));
 }
 
@@ -158,7 +161,7 @@ TEST(WmtsGetTile, StaticEntryPointAnswersExceptionReport) {
   EXPECT_EQ(response.result(), http::status::bad_request);
   EXPECT_NE(response[http::field::content_type].find("xml"), std::string::npos);
   std::unique_ptr<CPLXMLNode, decltype(&CPLDestroyXMLNode)> xml(CPLParseXMLString(response.body().c_str()),
-                                                                 CPLDestroyXMLNode);
+                                                                CPLDestroyXMLNode);
   ASSERT_TRUE(xml) << response.body();
   EXPECT_STREQ(CPLGetXMLValue(xml.get(), "=ExceptionReport.Exception.exceptionCode", ""), "TileOutOfRange");
   EXPECT_STREQ(CPLGetXMLValue(xml.get(), "=ExceptionReport.Exception.locator", ""), "TILEROW");
@@ -167,7 +170,8 @@ TEST(WmtsGetTile, StaticEntryPointAnswersExceptionReport) {
 
 TEST(WmtsGetCapabilities, KvpChecks) {
   EXPECT_FALSE(check_get_capabilities(query_parameters::parse("SERVICE=WMTS&REQUEST=GetCapabilities")));
-  EXPECT_EQ(check_get_capabilities(query_parameters::parse("REQUEST=GetCapabilities"))->code, "MissingParameterValue");
+  EXPECT_EQ(check_get_capabilities(query_parameters::parse("REQUEST=GetCapabilities"))->code,
+            "MissingParameterValue");
   EXPECT_EQ(check_get_capabilities(query_parameters::parse("SERVICE=WMTS&AcceptVersions=2.0.0"))->code,
             "VersionNegotiationFailed");
 }

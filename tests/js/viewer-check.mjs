@@ -1,6 +1,6 @@
 // Loads Tuilerie's viewer in headless Chromium, waits until the map is complete, saves a screenshot and
-// prints what the page reported as JSON. Exits with 1 when the page had errors or failed requests,
-// 2 on bad arguments and 3 when the browser could not run the page.
+// prints what the page reported as JSON. Exits with 1 when the page had errors or failed requests or
+// the map never became idle, 2 on bad arguments and 3 when the browser could not run the page.
 //
 // Usage: node viewer-check.mjs URL OUT.png [--vector] [--locale fr-FR] [--layers flood,air]
 //                              [--view ZOOM/LAT/LON] [--size 1280x800] [--timeout SECONDS]

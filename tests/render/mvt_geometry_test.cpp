@@ -44,8 +44,9 @@ bool is_valid_with_geos(const std::vector<tile_polygon>& polygons) {
   OGRMultiPolygon multipolygon;
   for (const tile_polygon& polygon : polygons) {
     OGRPolygon part;
-    part.addRing(new OGRLinearRing(to_ogr_ring(polygon.exterior)));
-    for (const tile_ring& ring : polygon.interiors) part.addRing(new OGRLinearRing(to_ogr_ring(ring)));
+    part.addRingDirectly(new OGRLinearRing(to_ogr_ring(polygon.exterior)));
+    for (const tile_ring& ring : polygon.interiors)
+      part.addRingDirectly(new OGRLinearRing(to_ogr_ring(ring)));
     multipolygon.addGeometry(&part);
   }
   return multipolygon.IsValid();

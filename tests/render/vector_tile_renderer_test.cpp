@@ -18,6 +18,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace tuilerie {
@@ -564,6 +565,29 @@ TEST_F(VectorTileRenderer, AllLayersInMapOrder) {
                                              "triangle_east_edge", "rectangle_two_tiles", "large_polygon",
                                              "attributes", "lambert93_point"}));
   EXPECT_EQ(decoded.layers.size(), names.size());
+}
+
+TEST_F(VectorTileRenderer, ThreadsWithOwnMapsAgree) {
+  // Render threads each own a map, as the render pool runs them; the projection and GEOS caches are
+  // per thread, so concurrent renders must give the single-thread bytes.
+  const std::string expected = render_vector_tile(*cases_map(), paris_tile, vector_settings{});
+  ASSERT_FALSE(expected.empty());
+  std::vector<std::unique_ptr<mapnik::Map>> maps;
+  for (int i = 0; i < 2; ++i) maps.push_back(cases_map());
+  std::vector<std::vector<std::string>> results(maps.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < maps.size(); ++i) {
+    threads.emplace_back([&, i] {
+      for (int round = 0; round < 5; ++round) {
+        results[i].push_back(render_vector_tile(*maps[i], paris_tile, vector_settings{}));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const auto& thread_results : results) {
+    ASSERT_EQ(thread_results.size(), 5u);
+    for (const std::string& tile : thread_results) EXPECT_EQ(tile, expected);
+  }
 }
 
 TEST_F(VectorTileRenderer, UnknownLayerIsRejected) {

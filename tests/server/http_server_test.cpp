@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <thread>
 
 namespace tuilerie::testing {
 namespace {
@@ -52,7 +53,7 @@ TEST_F(HttpServer, TileJsonHasAbsoluteUrlsFromHost) {
 TEST_F(HttpServer, TileJsonForRetinaAndVector) {
   const auto retina = nlohmann::json::parse(server->get("/tiles/flood.json?format=webp&scale=2").body);
   EXPECT_TRUE(retina["tiles"][0].get<std::string>().ends_with("/tiles/flood/{z}/{x}/{y}@2x.webp"));
-  EXPECT_EQ(retina["tileSize"], 512);
+  EXPECT_EQ(retina["tileSize"], 256) << "tileSize is in CSS pixels; @2x tiles cover 256 of them";
   const auto vector = nlohmann::json::parse(server->get("/tiles/flood.json?format=mvt").body);
   EXPECT_TRUE(vector["tiles"][0].get<std::string>().ends_with("/tiles/flood/{z}/{x}/{y}.mvt"));
   ASSERT_TRUE(vector["vector_layers"].is_array());
@@ -180,6 +181,26 @@ TEST_F(HttpServer, ServerSurvivesGarbageAndSlowClients) {
   const std::string http10 = raw_exchange(server->port(), "GET /health HTTP/1.0\r\n\r\n");
   EXPECT_EQ(http10.find("HTTP/1.0 200"), 0u);
   EXPECT_TRUE(server->alive());
+}
+
+}  // namespace
+}  // namespace tuilerie::testing
+
+namespace tuilerie::testing {
+namespace {
+
+TEST(ServerLifecycle, SigtermFinishesInFlightRequestAndExitsZero) {
+  server_process server(test_config);
+  http_reply reply;
+  std::thread client([&] { reply = server.get("/tiles/overview/13/4139/2849.png"); });
+  // The cold overview metatile takes a few hundred milliseconds to render,
+  // so the request is still in flight when the signal arrives.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const int status = server.stop();
+  client.join();
+  EXPECT_EQ(reply.status, 200u);
+  EXPECT_FALSE(reply.body.empty());
+  EXPECT_EQ(status, 0);
 }
 
 }  // namespace

@@ -174,6 +174,18 @@ double metric_value(const std::string& metrics_text, const std::string& name) {
   throw std::runtime_error("metric " + name + " not found");
 }
 
+double labelled_metric_value(const std::string& metrics_text, const std::string& name, const std::string& labels) {
+  std::istringstream lines(metrics_text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(name + "{", 0) != 0) continue;
+    const auto close = line.find('}');
+    if (close == std::string::npos || line.substr(0, close).find(labels) == std::string::npos) continue;
+    return std::stod(line.substr(close + 2));
+  }
+  return 0;
+}
+
 std::string raw_exchange(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout) {
   net::io_context io;
   tcp::socket socket(io);

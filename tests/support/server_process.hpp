@@ -58,6 +58,11 @@ std::filesystem::path tuilerie_binary();
 // Reads a Prometheus counter or gauge value (without labels) from /metrics text.
 double metric_value(const std::string& metrics_text, const std::string& name);
 
+// Reads the value of the first sample of a metric whose labels contain the
+// given text, for example labels = "tileset=\"communes\"". Returns 0 when
+// no such sample exists yet (Prometheus omits counters never incremented).
+double labelled_metric_value(const std::string& metrics_text, const std::string& name, const std::string& labels);
+
 // Sends raw bytes on a new connection and returns everything the server sends
 // back before closing or the timeout.
 std::string raw_exchange(std::uint16_t port, const std::string& bytes,

@@ -1,0 +1,264 @@
+// Cache behaviour of a real server: coalescing, vector tile encodings,
+// freshness after data edits, expiry and the admin purge route.
+#include "server_process.hpp"
+
+#include "render/tile_grid.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace tuilerie::testing {
+namespace {
+
+namespace fs = std::filesystem;
+namespace http = boost::beast::http;
+
+const fs::path source_dir = TUILERIE_SOURCE_DIR;
+const std::string admin_token = "test-token-0123456789";
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Replaces a file the way editors and GDAL tools do: write a new file, rename it over the old one.
+void replace_file(const fs::path& file, const std::string& contents) {
+  const fs::path temporary = file.string() + ".new";
+  std::ofstream(temporary, std::ios::binary) << contents;
+  fs::rename(temporary, file);
+}
+
+double renders_of(const server_process& server, const std::string& tileset) {
+  return labelled_metric_value(server.get("/metrics").body, "tuilerie_render_seconds_count",
+                               "tileset=\"" + tileset + "\"");
+}
+
+// A private copy of the communes style, its data and a configuration, so
+// tests can edit them.
+class EditableTileset {
+ public:
+  explicit EditableTileset(const std::string& extra_tileset_settings = "") {
+    root_ = fs::temp_directory_path() / ("tuilerie-fresh-" + std::to_string(getpid()) + "-" + std::to_string(counter_++));
+    fs::create_directories(root_ / "styles");
+    fs::create_directories(root_ / "data" / "admin");
+    fs::copy_file(source_dir / "styles" / "communes.xml", style());
+    for (const char* name : {"communes-45-loiret.geojson", "departement-45-loiret.geojson"}) {
+      fs::copy_file(source_dir / "data" / "admin" / name, root_ / "data" / "admin" / name);
+    }
+    std::ofstream(config()) << "server:\n  admin_token: " << admin_token << "\n"
+                            << "tilesets:\n  communes:\n    style: styles/communes.xml\n"
+                            << "    formats: [png, mvt]\n    bounds: [1.45, 47.45, 3.20, 48.40]\n"
+                            << extra_tileset_settings;
+  }
+  ~EditableTileset() {
+    std::error_code ignored;
+    fs::remove_all(root_, ignored);
+  }
+
+  fs::path config() const { return root_ / "config.yaml"; }
+  fs::path style() const { return root_ / "styles" / "communes.xml"; }
+  fs::path communes() const { return root_ / "data" / "admin" / "communes-45-loiret.geojson"; }
+
+ private:
+  static inline int counter_ = 0;
+  fs::path root_;
+};
+
+// Polls until the tile's ETag differs from the given one, for at most 15 s.
+http_reply wait_for_new_etag(const server_process& server, const std::string& target, const std::string& old_etag) {
+  http_reply reply;
+  for (int attempt = 0; attempt < 150; ++attempt) {
+    reply = server.get(target);
+    if (reply.header("etag") != old_etag) return reply;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return reply;
+}
+
+class CacheBehaviour : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server = new server_process(source_dir / "config" / "test.yaml"); }
+  static void TearDownTestSuite() {
+    delete server;
+    server = nullptr;
+  }
+  static server_process* server;
+};
+
+server_process* CacheBehaviour::server = nullptr;
+
+TEST_F(CacheBehaviour, ColdMetatileRendersOnce) {
+  const metatile meta = metatile_of({13, 4142, 2848}, 8);
+  const double renders_before = renders_of(*server, "communes");
+  std::vector<std::thread> clients;
+  std::vector<http_reply> replies(64);
+  const auto tiles = meta.tiles();
+  for (std::size_t i = 0; i < tiles.size(); ++i) {
+    clients.emplace_back([&, i] {
+      replies[i] = server->get("/tiles/communes/13/" + std::to_string(tiles[i].x) + "/" + std::to_string(tiles[i].y) +
+                               ".png");
+    });
+  }
+  for (auto& client : clients) client.join();
+  for (const auto& reply : replies) EXPECT_EQ(reply.status, 200u);
+  EXPECT_EQ(renders_of(*server, "communes") - renders_before, 1);
+}
+
+TEST_F(CacheBehaviour, SameTileConcurrentlyGivesIdenticalBytes) {
+  std::vector<std::thread> clients;
+  std::vector<http_reply> replies(32);
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    clients.emplace_back([&, i] { replies[i] = server->get("/tiles/overview/12/2070/1409.png"); });
+  }
+  for (auto& client : clients) client.join();
+  std::set<std::string> bodies;
+  for (const auto& reply : replies) bodies.insert(reply.body);
+  EXPECT_EQ(bodies.size(), 1u);
+}
+
+TEST_F(CacheBehaviour, VectorTileGzipOnlyWhenAccepted) {
+  const std::string target = "/tiles/communes/10/517/354.mvt";
+  const auto plain = server->get(target);
+  const auto gzip = server->get(target, {{"Accept-Encoding", "gzip"}});
+  const auto identity = server->get(target, {{"Accept-Encoding", "identity"}});
+  ASSERT_EQ(plain.status, 200u);
+  EXPECT_EQ(plain.header("content-type"), "application/vnd.mapbox-vector-tile");
+  EXPECT_EQ(static_cast<unsigned char>(plain.body[0]), 0x1a) << "raw protobuf starts with the layers field";
+  EXPECT_TRUE(plain.header("content-encoding").empty());
+  EXPECT_EQ(identity.body, plain.body);
+  EXPECT_EQ(static_cast<unsigned char>(gzip.body[0]), 0x1f);
+  EXPECT_EQ(static_cast<unsigned char>(gzip.body[1]), 0x8b);
+  EXPECT_EQ(gzip.header("content-encoding"), "gzip");
+  for (const auto* reply : {&plain, &gzip, &identity}) EXPECT_EQ(reply->header("vary"), "Accept-Encoding");
+  EXPECT_NE(plain.header("etag"), gzip.header("etag"));
+  EXPECT_EQ(server->get(target, {{"Accept-Encoding", "gzip"}, {"If-None-Match", gzip.header("etag")}}).status, 304u);
+  EXPECT_EQ(server->get(target, {{"If-None-Match", plain.header("etag")}}).status, 304u);
+}
+
+TEST_F(CacheBehaviour, EmptyVectorTileIs204) {
+  const auto reply = server->get("/tiles/communes/10/483/368.mvt");
+  EXPECT_EQ(reply.status, 204u);
+  EXPECT_TRUE(reply.body.empty());
+  EXPECT_FALSE(reply.header("etag").empty());
+  EXPECT_EQ(server->get("/tiles/communes/10/483/368.mvt").status, 204u) << "the empty tile is cached too";
+}
+
+TEST(Freshness, DataEditChangesTile) {
+  EditableTileset tileset;
+  server_process server(tileset.config());
+  const std::string target = "/tiles/communes/12/2069/1424.mvt";
+  const auto before = server.get(target);
+  ASSERT_EQ(before.status, 200u);
+  ASSERT_NE(before.body.find("Orléans"), std::string::npos);
+
+  // The file escapes non-ASCII characters, as france-geojson publishes it.
+  std::string data = read_text(tileset.communes());
+  const std::string old_name = "\"Orl\\u00e9ans\"";
+  const auto at = data.find(old_name);
+  ASSERT_NE(at, std::string::npos);
+  data.replace(at, old_name.size(), "\"Orl\\u00e9ans-sur-Loire\"");
+  replace_file(tileset.communes(), data);
+
+  const auto after = wait_for_new_etag(server, target, before.header("etag"));
+  EXPECT_NE(after.header("etag"), before.header("etag"));
+  EXPECT_NE(after.body.find("Orléans-sur-Loire"), std::string::npos);
+}
+
+TEST(Freshness, BrokenStyleKeepsPreviousOne) {
+  EditableTileset tileset;
+  server_process server(tileset.config());
+  ASSERT_EQ(server.get("/tiles/communes/9/258/177.png").status, 200u);
+  replace_file(tileset.style(), "<Map><Layer name=\"broken\"");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_TRUE(server.alive());
+  EXPECT_EQ(server.get("/tiles/communes/9/259/177.png").status, 200u) << "an uncached tile renders with the old style";
+  EXPECT_EQ(server.get("/tiles/communes/9/258/177.png").status, 200u);
+}
+
+long open_descriptors(pid_t pid) {
+  long count = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++count;
+  return count;
+}
+
+long resident_kilobytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
+
+TEST(Freshness, HundredReloadsLeakNothing) {
+  EditableTileset tileset;
+  server_process server(tileset.config());
+  const std::string style = read_text(tileset.style());
+  auto reload_with_change = [&](int round) {
+    // A changed comment changes the data version, so every reload reloads the style.
+    replace_file(tileset.style(), style + "<!-- reload " + std::to_string(round) + " -->\n");
+    kill(server.pid(), SIGHUP);
+    ASSERT_EQ(server.get("/tiles/communes/8/129/89.png").status, 200u);
+  };
+  for (int round = 0; round < 10; ++round) reload_with_change(round);
+  const long descriptors = open_descriptors(server.pid());
+  const long resident = resident_kilobytes(server.pid());
+  for (int round = 10; round < 110; ++round) reload_with_change(round);
+  EXPECT_TRUE(server.alive());
+  EXPECT_LE(open_descriptors(server.pid()), descriptors + 2);
+  EXPECT_LT(resident_kilobytes(server.pid()), resident * 12 / 10) << "resident memory grew by more than 20%";
+}
+
+TEST(Expiry, ExpiredTileIsRenderedAgain) {
+  EditableTileset tileset("    max_age: 1\n");
+  server_process server(tileset.config());
+  const std::string target = "/tiles/communes/9/258/177.png";
+  ASSERT_EQ(server.get(target).status, 200u);
+  const double renders = renders_of(server, "communes");
+  ASSERT_EQ(server.get(target).status, 200u);
+  EXPECT_EQ(renders_of(server, "communes"), renders) << "a fresh tile is served from the cache";
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  ASSERT_EQ(server.get(target).status, 200u);
+  EXPECT_EQ(renders_of(server, "communes"), renders + 1);
+}
+
+TEST(AdminPurge, NeedsTokenAndDeletesTiles) {
+  EditableTileset tileset;
+  server_process server(tileset.config());
+  ASSERT_EQ(server.get("/tiles/communes/9/258/177.png").status, 200u);
+  // The box lies inside tile 9/258/177 alone; its metatile stored 64 tiles.
+  const std::string target = "/admin/purge?tileset=communes&bbox=1.85,48.05,1.9,48.1&zoom=9-9";
+
+  const auto anonymous = server.get(target, {}, http::verb::post);
+  EXPECT_EQ(anonymous.status, 401u);
+  EXPECT_NE(anonymous.header("www-authenticate").find("Bearer"), std::string::npos);
+  EXPECT_EQ(server.get(target, {{"Authorization", "Bearer wrong-token-0123456"}}, http::verb::post).status, 401u);
+  EXPECT_EQ(server.get("/admin/purge?tileset=nope", {{"Authorization", "Bearer " + admin_token}}, http::verb::post).status,
+            400u);
+  EXPECT_EQ(server.get("/admin/purge?tileset=communes&bbox=2,48,1,47", {{"Authorization", "Bearer " + admin_token}},
+                       http::verb::post)
+                .status,
+            400u);
+
+  const auto purged = server.get(target, {{"Authorization", "Bearer " + admin_token}}, http::verb::post);
+  ASSERT_EQ(purged.status, 200u);
+  EXPECT_EQ(nlohmann::json::parse(purged.body)["deleted"], 1);
+  const double renders = renders_of(server, "communes");
+  ASSERT_EQ(server.get("/tiles/communes/9/258/177.png").status, 200u);
+  EXPECT_EQ(renders_of(server, "communes"), renders + 1) << "the purged tile is rendered again";
+}
+
+}  // namespace
+}  // namespace tuilerie::testing
