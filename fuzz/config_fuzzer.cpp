@@ -1,12 +1,15 @@
 // Fuzz target for parse_config: the input is the YAML text of a configuration file.
 #include "server/config.hpp"
 
+#include <cxxabi.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <typeinfo>
 
@@ -19,6 +22,15 @@ const std::filesystem::path config_file = std::filesystem::path(TUILERIE_SOURCE_
 [[noreturn]] void fail(const std::string& yaml, const std::string& what) {
   std::fprintf(stderr, "config_fuzzer: %s\n--- input ---\n%s\n-------------\n", what.c_str(), yaml.c_str());
   std::abort();
+}
+
+// The readable name of an exception's type, such as YAML::TypedBadConversion<std::string>.
+std::string type_name(const std::exception& error) {
+  const char* mangled = typeid(error).name();
+  int status = 0;
+  const std::unique_ptr<char, void (*)(void*)> demangled(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
+                                                          std::free);
+  return status == 0 && demangled ? demangled.get() : mangled;
 }
 
 // Checks what parse_config promises for a configuration it accepts.
@@ -57,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!message.starts_with(config_file.string())) fail(yaml, "config_error without the file name: " + message);
   } catch (const std::exception& error) {
     // parse_config promises config_error only; any other type escaping is a bug in the loader.
-    fail(yaml, std::string("parse_config threw ") + typeid(error).name() + " instead of config_error: " + error.what());
+    fail(yaml, "parse_config threw " + type_name(error) + " instead of config_error: " + error.what());
   }
   return 0;
 }

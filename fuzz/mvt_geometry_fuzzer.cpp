@@ -18,6 +18,7 @@
 #include <geos_c.h>
 #include <protozero/exception.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -411,7 +412,8 @@ void run(const fuzz_input& input) {
 
   layer_builder layer("fuzz", input.settings.extent);
   std::vector<expected_feature> expected;
-  const std::vector<decoded_part> point_parts = points.empty() ? std::vector<decoded_part>{} : std::vector{to_decoded(points)};
+  std::vector<decoded_part> point_parts;
+  if (!points.empty()) point_parts.push_back(to_decoded(points));
   add_feature(layer, expected, input, points, {1, point_parts});
   add_feature(layer, expected, input, linestrings, {2, expected_linestrings(linestrings)});
   add_feature(layer, expected, input, polygons.polygons, {3, expected_rings(polygons.polygons)});

@@ -201,7 +201,7 @@ decoded_layer decode_layer(protozero::pbf_reader message) {
 
 std::vector<decoded_layer> decode_tile(std::string_view tile) {
   std::vector<decoded_layer> layers;
-  protozero::pbf_reader message(tile);
+  protozero::pbf_reader message(tile.data(), tile.size());
   while (message.next()) {
     if (message.tag() != tile_layers) throw invalid_tile("tile has unknown field " + std::to_string(message.tag()));
     layers.push_back(decode_layer(message.get_message()));

@@ -15,7 +15,7 @@ readonly packages=(
   # Configuration, logging, command line, JSON
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   # Tests and their real clients
-  libgtest-dev libgmock-dev chromium imagemagick protobuf-compiler nodejs npm
+  libgtest-dev libgmock-dev chromium imagemagick protobuf-compiler
   # Fonts named by the styles
   fonts-dejavu-core fonts-noto-core
 )
@@ -31,6 +31,11 @@ missing_packages() {
       echo "$package"
     fi
   done
+  # Node.js and npm from Debian, unless a Node.js with npm is installed
+  # already: Debian's npm package conflicts with other builds of nodejs.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo nodejs npm
+  fi
 }
 
 install_debian_packages() {

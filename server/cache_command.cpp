@@ -157,7 +157,6 @@ mbtiles_metadata metadata_of(const config& settings, const tileset_settings& til
   metadata.name = tileset.title.empty() ? tileset.name : tileset.title;
   metadata.description = tileset.description;
   metadata.attribution = tileset.attribution;
-  metadata.bounds = tileset.bounds;
   metadata.center_lon = tileset.center_lon;
   metadata.center_lat = tileset.center_lat;
   metadata.center_zoom = tileset.center_zoom;

@@ -133,13 +133,32 @@ class config_reader {
 
 bool is_power_of_two(long long value) { return value > 0 && (value & (value - 1)) == 0; }
 
+server_limits read_limits(const config_reader& reader, const YAML::Node& node) {
+  server_limits limits;
+  reader.require_map(node, "server.limits");
+  reader.reject_unknown_keys(node, "server.limits",
+                             {"max_connections", "header_bytes", "request_timeout_seconds", "render_timeout_seconds",
+                              "render_queue"});
+  auto read = [&](const char* name, std::uint32_t& value, long long min, long long max) {
+    if (node[name]) value = static_cast<std::uint32_t>(reader.integer(node[name], std::string("server.limits.") + name, min, max));
+  };
+  read("max_connections", limits.max_connections, 1, 1 << 20);
+  read("header_bytes", limits.header_bytes, 1024, 1 << 20);
+  read("request_timeout_seconds", limits.request_timeout_seconds, 1, 3600);
+  read("render_timeout_seconds", limits.render_timeout_seconds, 1, 3600);
+  read("render_queue", limits.render_queue, 1, 1 << 20);
+  return limits;
+}
+
 server_settings read_server(const config_reader& reader, const YAML::Node& node) {
   server_settings server;
   server.web_root = reader.file().parent_path() / "../web";
   if (!node) return server;
   reader.require_map(node, "server");
   reader.reject_unknown_keys(node, "server",
-                             {"listen", "io_threads", "render_threads", "cors_origins", "web_root", "admin_token"});
+                             {"listen", "io_threads", "render_threads", "cors_origins", "web_root", "admin_token",
+                              "limits"});
+  if (node["limits"]) server.limits = read_limits(reader, node["limits"]);
   if (node["admin_token"]) {
     server.admin_token = reader.string(node["admin_token"], "server.admin_token");
     if (server.admin_token.size() < 16) {
@@ -539,7 +558,9 @@ bool tileset_settings::serves(tile_format format) const {
   return std::find(formats.begin(), formats.end(), format) != formats.end();
 }
 
-config parse_config(const std::string& yaml_text, const std::filesystem::path& file) {
+namespace {
+
+config read_config(const std::string& yaml_text, const std::filesystem::path& file) {
   const config_reader reader(file);
   YAML::Node root;
   try {
@@ -569,6 +590,21 @@ config parse_config(const std::string& yaml_text, const std::filesystem::path& f
   result.collections = read_collections(reader, root["collections"]);
   result.ogc = read_ogc(reader, root["ogc"]);
   return result;
+}
+
+}  // namespace
+
+config parse_config(const std::string& yaml_text, const std::filesystem::path& file) {
+  try {
+    return read_config(yaml_text, file);
+  } catch (const YAML::Exception& error) {
+    // yaml-cpp throws on a conversion that the reader does not check first, such as a key that is a
+    // list or a mapping instead of a name; it is reported like any other configuration error.
+    const int line = error.mark.is_null() ? 0 : error.mark.line + 1;
+    throw config_error(file, "", line,
+                       "unexpected YAML structure (yaml-cpp: " + error.msg +
+                           "); write each key as a plain name, not as a list or a mapping");
+  }
 }
 
 config load_config(const std::filesystem::path& file) {

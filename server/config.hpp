@@ -33,6 +33,16 @@ struct listen_address {
 // Parses "HOST:PORT" (or "[v6]:PORT"); throws std::invalid_argument.
 listen_address parse_listen_address(const std::string& text);
 
+// Limits enforced on every connection and render, named where they are
+// enforced (http_server.cpp, render_pool.cpp, router.cpp).
+struct server_limits {
+  std::uint32_t max_connections = 1024;  // beyond it a new connection gets 503 and is closed
+  std::uint32_t header_bytes = 8 * 1024;  // request line and headers together; beyond it 431
+  std::uint32_t request_timeout_seconds = 30;  // one whole request, slow senders included
+  std::uint32_t render_timeout_seconds = 30;   // beyond it the request gets 504
+  std::uint32_t render_queue = 256;            // waiting renders; beyond it 503 with Retry-After
+};
+
 struct server_settings {
   listen_address listen;
   unsigned io_threads = 2;
@@ -44,6 +54,7 @@ struct server_settings {
   // Bearer token for /admin routes; empty disables them. The environment
   // variable TUILERIE_ADMIN_TOKEN, when set, overrides the file.
   std::string admin_token;
+  server_limits limits;
 };
 
 struct cache_settings {

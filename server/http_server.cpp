@@ -34,6 +34,7 @@ http_response plain_error(http::status status, unsigned version, const char* mes
 // What the listener and its sessions share: requests being answered, and
 // whether the server is stopping (then sessions close after their response).
 struct server_activity {
+  std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> requests_in_flight{0};
   std::atomic<bool> stopping{false};
 };
@@ -42,7 +43,11 @@ class session : public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket&& socket, std::shared_ptr<const request_handler> handler, const connection_limits& limits,
           std::shared_ptr<server_activity> activity)
-      : stream_(std::move(socket)), handler_(std::move(handler)), limits_(limits), activity_(std::move(activity)) {}
+      : stream_(std::move(socket)), handler_(std::move(handler)), limits_(limits), activity_(std::move(activity)) {
+    ++activity_->connections;
+  }
+
+  ~session() { --activity_->connections; }
 
   void start() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
@@ -163,12 +168,32 @@ class http_server::listener : public std::enable_shared_from_this<listener> {
     if (error == net::error::operation_aborted) return;
     if (error) {
       spdlog::warn("accept failed: {}", error.message());
+    } else if (activity_->connections >= limits_.max_connections) {
+      reject_connection(std::move(socket));
     } else {
       std::make_shared<session>(std::move(socket), handler_, limits_, activity_)->start();
     }
     if (acceptor_.is_open()) do_accept();
   }
 
+  // Answers 503 without reading the request, and closes: the server is at
+  // its connection limit. Logged once per power of two, not per connection.
+  void reject_connection(tcp::socket socket) {
+    const auto rejected = ++rejected_connections_;
+    if ((rejected & (rejected - 1)) == 0) {
+      spdlog::warn("connection limit of {} reached; {} connections rejected so far", limits_.max_connections, rejected);
+    }
+    static const std::string reply =
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
+        "Connection: close\r\nContent-Length: 45\r\n\r\n{\"error\":\"too many connections\",\"status\":503}";
+    auto shared_socket = std::make_shared<tcp::socket>(std::move(socket));
+    net::async_write(*shared_socket, net::buffer(reply), [shared_socket](beast::error_code, std::size_t) {
+      beast::error_code ignored;
+      shared_socket->shutdown(tcp::socket::shutdown_both, ignored);
+    });
+  }
+
+  std::uint64_t rejected_connections_ = 0;
   net::io_context& io_;
   tcp::acceptor acceptor_;
   std::shared_ptr<const request_handler> handler_;

@@ -15,6 +15,7 @@ namespace tuilerie {
 
 // Limits on every connection, enforced by the session.
 struct connection_limits {
+  std::uint32_t max_connections = 1024;   // open connections; a new one beyond it gets 503 and is closed
   std::uint32_t header_bytes = 8 * 1024;  // request line and headers together
   std::uint64_t body_bytes = 0;           // tile and metadata routes take no body
   // Time allowed for one whole request, including the wait for it on a

@@ -6,6 +6,7 @@
 #include "server/responses.hpp"
 #include "server/tilejson.hpp"
 
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <charconv>
 #include <cmath>
 #include <memory>
+#include <mutex>
 
 namespace tuilerie {
 
@@ -136,6 +138,66 @@ http_response tile_response(const request_context& context, const tile_request& 
   return response;
 }
 
+void send_tile_result(const context_ptr& context, const tile_request& tile, const tile_result& result) {
+  switch (result.outcome) {
+    case tile_result::status::ok:
+      return context->send(tile_response(*context, tile, *result.tile));
+    case tile_result::status::overloaded: {
+      auto response = json_error(http::status::service_unavailable, "the server is busy rendering; retry shortly");
+      response.set(http::field::retry_after, "1");
+      return context->send(std::move(response));
+    }
+    case tile_result::status::unavailable: {
+      auto response = json_error(http::status::service_unavailable,
+                                 "this tileset's data is unavailable at the moment; retry later");
+      response.set(http::field::retry_after, "30");
+      return context->send(std::move(response));
+    }
+    case tile_result::status::failed:
+      return context->send(
+          json_error(http::status::internal_server_error, "rendering this tile failed; the server log has details"));
+  }
+}
+
+// Answers with the tile, or with 504 when the render takes longer than
+// server.limits.render_timeout_seconds, whichever comes first.
+void answer_tile_once(const context_ptr& context, const tile_request& tile) {
+  struct pending_answer {
+    std::mutex mutex;
+    bool answered = false;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
+  auto pending = std::make_shared<pending_answer>();
+  context->state.tiles.get_tile(tile, [context, tile, pending](tile_result result) {
+    {
+      const std::lock_guard lock(pending->mutex);
+      if (pending->answered) return;
+      pending->answered = true;
+      if (pending->timer) pending->timer->cancel();
+    }
+    send_tile_result(context, tile, result);
+  });
+
+  const std::lock_guard arming(pending->mutex);
+  if (pending->answered) return;  // a cache hit, answered already
+  pending->timer = std::make_unique<boost::asio::steady_timer>(
+      context->state.io, std::chrono::seconds(context->state.settings.server.limits.render_timeout_seconds));
+  pending->timer->async_wait([context, tile, pending](const boost::system::error_code& error) {
+    if (error) return;
+    {
+      const std::lock_guard lock(pending->mutex);
+      if (pending->answered) return;
+      pending->answered = true;
+    }
+    // NOTE: Mapnik cannot cancel a render, so the render thread stays busy
+    // until it returns; its tiles are still cached for the next request.
+    spdlog::warn("render timed out after {} s: tileset {} tile {}/{}/{}",
+                 context->state.settings.server.limits.render_timeout_seconds, tile.tileset, tile.tile.z, tile.tile.x,
+                 tile.tile.y);
+    context->send(json_error(http::status::gateway_timeout, "rendering this tile took too long; retry later"));
+  });
+}
+
 void handle_tile(const context_ptr& context, std::string_view path) {
   context->route = "tile";
   const auto parsed = parse_tile_path(path);
@@ -156,20 +218,7 @@ void handle_tile(const context_ptr& context, std::string_view path) {
                                     "zoom outside the tileset's range " + std::to_string(tileset->minzoom) + "-" +
                                         std::to_string(tileset->maxzoom)));
   }
-  context->state.tiles.get_tile(tile, [context, tile](tile_result result) {
-    switch (result.outcome) {
-      case tile_result::status::ok:
-        return context->send(tile_response(*context, tile, *result.tile));
-      case tile_result::status::overloaded: {
-        auto response = json_error(http::status::service_unavailable, "the server is busy rendering; retry shortly");
-        response.set(http::field::retry_after, "1");
-        return context->send(std::move(response));
-      }
-      case tile_result::status::failed:
-        return context->send(
-            json_error(http::status::internal_server_error, "rendering this tile failed; the server log has details"));
-    }
-  });
+  answer_tile_once(context, tile);
 }
 
 void handle_tilejson(const context_ptr& context, std::string_view name) {

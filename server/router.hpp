@@ -8,6 +8,7 @@
 #include "server/site.hpp"
 #include "server/tile_service.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
 #include <map>
@@ -28,6 +29,8 @@ struct server_state {
   // TileJSON vector_layers per tileset, described once at start-up.
   std::map<std::string, nlohmann::json> vector_layers;
   feature_api& features;
+  // Runs the render timeout timers; the HTTP server's io_context.
+  boost::asio::io_context& io;
 };
 
 // Answers one request through `respond`, exactly once. Routes (GET and HEAD):

@@ -77,6 +77,14 @@ tile_store_options store_options(const cache_settings& cache) {
   return {cache.path, cache.initial_size_mb << 20, cache.max_size_mb << 20};
 }
 
+connection_limits connection_limits_of(const server_limits& limits) {
+  connection_limits connection;
+  connection.max_connections = limits.max_connections;
+  connection.header_bytes = limits.header_bytes;
+  connection.request_timeout = std::chrono::seconds(limits.request_timeout_seconds);
+  return connection;
+}
+
 style_files styles_of(const config& settings) {
   style_files styles;
   for (const auto& [name, tileset] : settings.tilesets) styles[name] = tileset.style;
@@ -119,17 +127,19 @@ int run_serve(const serve_options& options) {
   tileset_versions versions(settings, styles);
   versions.start_watching();
   tile_store store(store_options(settings.cache));
-  render_pool pool(styles, {settings.server.render_threads});
+  render_pool pool(styles, {settings.server.render_threads, settings.server.limits.render_queue});
   metrics counters;
   tile_service tiles(settings, store, pool, versions, counters);
   const site_content site(settings);
   feature_api features(settings);
-  server_state state{settings, tiles, store, pool, counters, site, vector_layers, features};
+  server_state state{settings, tiles, store, pool, counters, site, vector_layers, features, io};
 
-  http_server server(io, settings.server.listen,
-                     [&state](http_request&& request, responder respond) {
-                       route_request(state, std::move(request), std::move(respond));
-                     });
+  http_server server(
+      io, settings.server.listen,
+      [&state](http_request&& request, responder respond) {
+        route_request(state, std::move(request), std::move(respond));
+      },
+      connection_limits_of(settings.server.limits));
   boost::asio::signal_set reload_signal(io, SIGHUP);
   boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
   boost::asio::steady_timer drain_timer(io);

@@ -50,6 +50,10 @@ tile_service::tile_service(const config& settings, tile_store& store, render_poo
 std::uint64_t tile_service::data_version(const std::string& tileset) const { return versions_.version(tileset); }
 
 void tile_service::get_tile(const tile_request& request, callback done) {
+  if (!versions_.available(request.tileset)) {
+    done({tile_result::status::unavailable, nullptr, "a data file of the tileset is missing"});
+    return;
+  }
   const tile_key key{request.tileset, request.format, request.scale, request.tile};
   if (auto cached = read_cache(key); cached && is_fresh(*cached, request)) {
     ++metrics_.cache_hits;

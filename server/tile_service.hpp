@@ -22,6 +22,7 @@ struct tile_result {
     ok,          // tile holds the bytes (an empty body means a tile with no data)
     failed,      // the render failed; error says why
     overloaded,  // the render queue is full; retry later
+    unavailable,  // a data file of the tileset is missing; retry later
   };
   status outcome = status::ok;
   std::shared_ptr<const cached_tile> tile;

@@ -29,6 +29,28 @@ std::uint64_t tileset_versions::version(const std::string& tileset) const {
   return tilesets_.at(tileset).version;
 }
 
+bool tileset_versions::available(const std::string& tileset) const {
+  const std::lock_guard lock(mutex_);
+  return tilesets_.at(tileset).available;
+}
+
+void tileset_versions::mark_unavailable_if_data_missing(const std::string& name) {
+  const std::lock_guard lock(mutex_);
+  auto& state = tilesets_.at(name);
+  for (const auto& file : state.data_files) {
+    std::error_code error;
+    // Shapefile siblings such as .cpg are optional; the main files are not.
+    const auto extension = file.extension();
+    if (extension == ".cpg" || extension == ".prj" || std::filesystem::exists(file, error)) continue;
+    if (state.available) {
+      spdlog::error("tileset {}: data file {} is missing; its tiles get 503 until the file is back", name,
+                    file.string());
+    }
+    state.available = false;
+    return;
+  }
+}
+
 std::vector<std::filesystem::path> tileset_versions::watched_files() const {
   const std::lock_guard lock(mutex_);
   std::vector<std::filesystem::path> files;
@@ -75,14 +97,20 @@ std::set<std::string> tileset_versions::reload(const std::set<std::string>& tile
       data_files = style_data_files(*load_style(style));
     } catch (const std::exception& error) {
       spdlog::error("reload of tileset {} failed, still serving the previous style: {}", name, error.what());
+      mark_unavailable_if_data_missing(name);
       continue;
     }
     const std::uint64_t new_version = compute_data_version(style, data_files);
-    if (new_version == old_version) continue;
+    bool was_available = true;
     {
       const std::lock_guard lock(mutex_);
-      tilesets_.at(name) = {style, std::move(data_files), new_version};
+      auto& state = tilesets_.at(name);
+      was_available = state.available;
+      state.available = true;
+      if (new_version != old_version) state = {style, std::move(data_files), new_version, true};
     }
+    if (!was_available) spdlog::info("tileset {}: its data files are back; serving it again", name);
+    if (new_version == old_version) continue;
     forget_mapped_files();
     styles_.bump(name);
     changed.insert(name);

@@ -27,6 +27,10 @@ class tileset_versions {
   // The version of the data that fresh tiles of the tileset come from.
   std::uint64_t version(const std::string& tileset) const;
 
+  // False while a data file the tileset reads is missing: its tiles then get
+  // 503 rather than tiles rendered from whatever Mapnik still holds.
+  bool available(const std::string& tileset) const;
+
   // Starts watching every style and data file with inotify.
   void start_watching();
 
@@ -45,7 +49,10 @@ class tileset_versions {
     std::filesystem::path style;
     std::vector<std::filesystem::path> data_files;
     std::uint64_t version = 0;
+    bool available = true;
   };
+
+  void mark_unavailable_if_data_missing(const std::string& name);
 
   void on_files_changed(const std::set<std::filesystem::path>& changed);
   std::vector<std::filesystem::path> watched_files() const;

@@ -142,15 +142,11 @@ struct export_progress {
   }
 };
 
-// The tileset's bounds cut to the tiles written at the highest zoom, or those
-// tiles' bounds when the two do not meet.
-bbox covered_bounds(const bbox& tileset_bounds, const tile_range& tiles) {
+// The extent of a range of tiles in degrees.
+bbox lonlat_extent(const tile_range& tiles) {
   const bbox north_west = lonlat_bounds({tiles.z, tiles.min_x, tiles.min_y});
   const bbox south_east = lonlat_bounds({tiles.z, tiles.max_x, tiles.max_y});
-  const bbox covered{north_west.minx, south_east.miny, south_east.maxx, north_west.maxy};
-  if (!covered.intersects(tileset_bounds)) return covered;
-  return {std::max(covered.minx, tileset_bounds.minx), std::max(covered.miny, tileset_bounds.miny),
-          std::min(covered.maxx, tileset_bounds.maxx), std::min(covered.maxy, tileset_bounds.maxy)};
+  return {north_west.minx, south_east.miny, south_east.maxx, north_west.maxy};
 }
 
 // TMS numbers rows from the south edge, XYZ from the north (MBTiles 1.3,
@@ -202,7 +198,7 @@ void export_entry(tile_store& store, const mbtiles_export_request& request, cons
 std::vector<std::pair<std::string, std::string>> metadata_rows(const mbtiles_export_request& request,
                                                                const export_progress& progress) {
   const mbtiles_metadata& metadata = request.metadata;
-  const bbox bounds = covered_bounds(metadata.bounds, progress.maxzoom_tiles);
+  const bbox bounds = lonlat_extent(progress.maxzoom_tiles);
   const bool center_inside = bounds.contains(metadata.center_lon, metadata.center_lat);
   const double center_lon = center_inside ? metadata.center_lon : (bounds.minx + bounds.maxx) / 2;
   const double center_lat = center_inside ? metadata.center_lat : (bounds.miny + bounds.maxy) / 2;

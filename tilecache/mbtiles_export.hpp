@@ -20,17 +20,16 @@ class mbtiles_error : public std::runtime_error {
 };
 
 // The rows of the MBTiles metadata table that the caller knows. The exporter
-// adds format; minzoom, maxzoom and version from the tiles it wrote (version
-// is the newest tile's creation time in Unix seconds); type=overlay;
-// scheme=tms; and tuilerie_data_version, the tiles' data version in hex.
+// adds format; bounds, minzoom, maxzoom and version from the tiles it wrote;
+// type=overlay; scheme=tms; and tuilerie_data_version, the tiles' data
+// version in hex. The bounds row is the extent of the tiles written at the
+// highest zoom: MBTiles 1.3 defines bounds as the rendered area that every
+// zoom covers, and tile edges keep GDAL's pixel grid on the tiles' pixels.
+// The version row is the newest tile's creation time in Unix seconds.
 struct mbtiles_metadata {
   std::string name;
   std::string description;
   std::string attribution;
-  // The tileset's bounds in degrees (west, south, east, north). The bounds
-  // row is their intersection with the tiles written at the highest zoom,
-  // because MBTiles 1.3 defines bounds as an area that every zoom covers.
-  bbox bounds;
   // The default view. A center outside the bounds row moves to its middle,
   // and the zoom is clamped to the zooms written.
   double center_lon = 0;

@@ -123,6 +123,22 @@ TEST(Config, InvalidYamlReportsLine) {
   EXPECT_NE(message.find("unit-test.yaml:"), std::string::npos) << message;
 }
 
+// The reader converts every key to a string, and yaml-cpp throws its own exception when the key is a list
+// or a mapping; parse_config must turn it into a config_error with the key's line.
+TEST(Config, NonScalarKeyIsConfigError) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"tilesets:\n  [a, b]:\n    style: x.xml\n", "unit-test.yaml:2: "},
+      {"? [server]\n: 1\n", "unit-test.yaml:1: "},
+      {minimal_tileset("    vector:\n      layers:\n        [zones]: {}\n"), "unit-test.yaml:6: "},
+      {minimal_tileset() + "collections:\n  {id: 1}: {}\n", "unit-test.yaml:5: "},
+  };
+  for (const auto& [yaml, expected_location] : cases) {
+    const std::string message = error_of(yaml);
+    EXPECT_NE(message.find(expected_location), std::string::npos) << yaml << " -> " << message;
+    EXPECT_NE(message.find("not as a list or a mapping"), std::string::npos) << yaml << " -> " << message;
+  }
+}
+
 TEST(Config, NoTilesetsIsAnError) {
   EXPECT_NE(error_of("server:\n  io_threads: 2\n").find("tilesets"), std::string::npos);
 }
