@@ -8,7 +8,7 @@ LISTEN ?= 127.0.0.1:8080
 # ctest runs this many tests at once; the machines have 2 cores.
 TEST_JOBS ?= 2
 
-.PHONY: all deps build demo test test-asan test-tsan clean
+.PHONY: all deps build demo test test-asan test-tsan fuzz sanitizers clean
 
 all: build
 
@@ -38,6 +38,15 @@ test-tsan: deps
 	cmake --preset tsan
 	cmake --build --preset tsan
 	ctest --test-dir build/tsan --output-on-failure -j $(TEST_JOBS) -L 'cache|concurrency'
+
+# Every fuzz target for 10 minutes with clang's libFuzzer (fuzz/README.md).
+fuzz: deps
+	scripts/run-fuzzers.sh 600
+
+# The AddressSanitizer and UBSan build with the unit, cache, MVT and integration tests, then the
+# ThreadSanitizer build with the cache and concurrency tests; prints how long each step took.
+sanitizers: deps
+	scripts/run-sanitizers.sh
 
 clean:
 	rm -rf build

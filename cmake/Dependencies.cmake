@@ -10,6 +10,8 @@ find_package(CLI11 REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(GDAL REQUIRED)
 find_package(ZLIB REQUIRED)
+# SQLite writes MBTiles exports; CMake's own FindSQLite3 module finds libsqlite3-dev.
+find_package(SQLite3 REQUIRED)
 # GEOS repairs polygons that snapping to the vector tile grid made invalid.
 find_package(GEOS 3.10 CONFIG REQUIRED)
 pkg_check_modules(LMDB REQUIRED IMPORTED_TARGET lmdb)

@@ -19,8 +19,9 @@ namespace {
 // shipped configurations, used as seeds, resolve to files that exist. The file itself is never read.
 const std::filesystem::path config_file = std::filesystem::path(TUILERIE_SOURCE_DIR) / "config" / "fuzz.yaml";
 
-[[noreturn]] void fail(const std::string& yaml, const std::string& what) {
-  std::fprintf(stderr, "config_fuzzer: %s\n--- input ---\n%s\n-------------\n", what.c_str(), yaml.c_str());
+[[noreturn]] void fail(const std::string& yaml, const std::string& broken_invariant) {
+  std::fprintf(stderr, "config_fuzzer: %s\n--- input ---\n%s\n-------------\n", broken_invariant.c_str(),
+               yaml.c_str());
   std::abort();
 }
 

@@ -57,7 +57,7 @@ def geometry_lines(geometry):
 
 
 def tag_lines(properties):
-    """One tag a property; the fuzzer splits lines on spaces, so spaces in strings become '_'."""
+    """Returns a tag directive per property, with '_' for spaces because the fuzzer splits lines on them."""
     lines = []
     for key, value in properties.items():
         if value is None or " " in key:

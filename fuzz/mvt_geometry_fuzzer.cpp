@@ -72,9 +72,9 @@ std::optional<Number> parse_number(std::string_view word) {
   return value;
 }
 
-// Pairs of finite coordinates. The renderer drops features with a non-finite coordinate before the
-// pipeline (vector_tile_renderer.cpp), so those are not valid input here; any finite magnitude is, because
-// a source in EPSG:3857 reaches the pipeline without any bound.
+// Pairs of finite coordinates, of any magnitude: the renderer drops features with a non-finite coordinate
+// before the pipeline (vector_tile_renderer.cpp) but lets through finite ones far outside the Mercator
+// square, from a source in EPSG:3857 with wrong coordinates.
 std::optional<tile_coord_path> parse_coords(const std::vector<std::string_view>& words) {
   tile_coord_path path;
   for (std::size_t i = 1; i + 1 < words.size(); i += 2) {
@@ -87,8 +87,8 @@ std::optional<tile_coord_path> parse_coords(const std::vector<std::string_view>&
 }
 
 // Grid points for the writer, without consecutive duplicates as tile_linestring and tile_ring require.
-// Coordinates stay within +-(2^30 - 1) so that the delta between two points fits the 32-bit
-// ParameterInteger of MVT 2.1 (section 4.3.2); the pipeline's output stays far inside that.
+// Coordinates stay within +-(2^30 - 1), so the delta between two points fits the 32-bit ParameterInteger
+// of MVT 2.1 (section 4.3.2). The pipeline's output stays far inside that range.
 std::optional<std::vector<tile_point>> parse_grid_points(const std::vector<std::string_view>& words) {
   constexpr std::int32_t limit = (1 << 30) - 1;
   std::vector<tile_point> points;
@@ -171,8 +171,9 @@ std::optional<fuzz_input> parse_input(std::string_view text) {
 std::string_view current_input;
 
 [[noreturn]] void fail(const std::string& broken_invariant) {
-  std::fprintf(stderr, "mvt_geometry_fuzzer: %s\n--- input ---\n%.*s\n-------------\n", broken_invariant.c_str(),
-               static_cast<int>(current_input.size()), current_input.data());
+  std::fprintf(stderr, "mvt_geometry_fuzzer: %s\n--- input ---\n", broken_invariant.c_str());
+  std::fwrite(current_input.data(), 1, current_input.size(), stderr);
+  std::fprintf(stderr, "\n-------------\n");
   std::abort();
 }
 
@@ -193,9 +194,9 @@ void check_inside_buffered_tile(const tile_point& point, const tile_geometry_set
   }
 }
 
-void check_no_consecutive_duplicates(const std::vector<tile_point>& path, const char* what) {
+void check_no_consecutive_duplicates(const std::vector<tile_point>& path, const char* path_kind) {
   for (std::size_t i = 1; i < path.size(); ++i) {
-    if (path[i] == path[i - 1]) fail(std::string(what) + " with two consecutive equal points");
+    if (path[i] == path[i - 1]) fail(std::string(path_kind) + " with two consecutive equal points");
   }
 }
 
@@ -276,8 +277,8 @@ decoded_part to_decoded(const std::vector<tile_point>& path) {
   return part;
 }
 
-// The writer's contract for rings (mvt_writer.hpp): rings of fewer than 4 points, open rings and rings of
-// zero area are left out; the others are written with the exterior's area positive, the holes' negative.
+// The writer's contract for rings (mvt_writer.hpp) leaves out rings of fewer than 4 points, open rings and
+// rings of zero area. It writes the others with the exterior's area positive and the holes' negative.
 std::optional<decoded_part> expected_ring(const tile_ring& ring, bool exterior) {
   if (ring.size() < 4 || ring.front() != ring.back()) return std::nullopt;
   const std::int64_t area = twice_area(ring);

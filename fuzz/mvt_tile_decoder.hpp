@@ -56,10 +56,10 @@ struct decoded_layer {
   std::vector<decoded_value> values;
 };
 
-// Decodes a Tile message. Throws invalid_tile for a structure the specification forbids (an unknown
-// geometry command, a MoveTo with a count other than 1 in a linestring or polygon, a tag index out of
-// the tables, an odd tags count, a layer without a name) and protozero::exception for bytes that are
-// not a protobuf message.
+// Decodes a Tile message. Throws invalid_tile for a structure that the specification forbids, such as an
+// unknown geometry command, a MoveTo with a count other than 1 in a linestring or polygon, a tag index
+// beyond the tables, an odd tags count or a layer without a name. Throws protozero::exception for bytes
+// that are not a protobuf message.
 std::vector<decoded_layer> decode_tile(std::string_view tile);
 
 }  // namespace tuilerie::fuzz

@@ -161,6 +161,21 @@ bg_ring to_boost_ring(const tile_ring& ring) {
   return result;
 }
 
+// Whether every vertex lies in the buffered tile. Boost.Geometry's intersection of an invalid input, such
+// as holes that cross the exterior, can leave a spike whose vertex is outside the clip box.
+bool is_inside_buffered_tile(const std::vector<tile_polygon>& polygons, const tile_geometry_settings& settings) {
+  const std::int64_t low = -std::int64_t{settings.buffer};
+  const std::int64_t high = std::int64_t{settings.extent} + settings.buffer;
+  const auto inside = [low, high](const tile_point& point) {
+    return point.x >= low && point.x <= high && point.y >= low && point.y <= high;
+  };
+  return std::all_of(polygons.begin(), polygons.end(), [&inside](const tile_polygon& polygon) {
+    return std::all_of(polygon.exterior.begin(), polygon.exterior.end(), inside) &&
+           std::all_of(polygon.interiors.begin(), polygon.interiors.end(),
+                       [&inside](const tile_ring& ring) { return std::all_of(ring.begin(), ring.end(), inside); });
+  });
+}
+
 bool is_valid_multipolygon(const std::vector<tile_polygon>& polygons) {
   bg_multi_polygon multipolygon;
   for (const tile_polygon& polygon : polygons) {
@@ -341,7 +356,9 @@ tile_polygons make_tile_polygons(const std::vector<tile_coord_polygon>& polygons
   try {
     std::vector<tile_polygon> snapped =
         simplify_and_snap(clip_polygons(polygons, buffered_tile(settings)), settings.simplify);
-    if (is_valid_multipolygon(snapped)) return {std::move(snapped), polygon_repair::none};
+    if (is_valid_multipolygon(snapped) && is_inside_buffered_tile(snapped, settings)) {
+      return {std::move(snapped), polygon_repair::none};
+    }
   } catch (const bg::exception&) {
     // Boost.Geometry's overlay rejected an invalid input; the GEOS path makes it valid first.
   }

@@ -74,7 +74,8 @@ std::vector<tile_linestring> make_tile_linestrings(const std::vector<tile_coord_
 
 // Clips the polygons (rings in any orientation) to the buffered tile, simplifies and snaps their
 // rings, drops the rings that collapse, and orients the result for MVT 2.1. When that result is not
-// a valid multipolygon, the GEOS path starts again from the input: make-valid, clip, simplify
+// a valid multipolygon, or has a vertex outside the buffered tile (Boost.Geometry's clipping of some
+// invalid inputs leaves one), the GEOS path starts again from the input: make-valid, clip, simplify
 // preserving topology, then snap-round to the grid. If that result is invalid too, the whole
 // geometry is dropped. Polygons whose rings all collapse give an empty result.
 tile_polygons make_tile_polygons(const std::vector<tile_coord_polygon>& polygons,

@@ -14,6 +14,8 @@ readonly packages=(
   libxxhash-dev zlib1g-dev libsqlite3-dev
   # Configuration, logging, command line, JSON
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  # Fuzzing: clang 14, and its runtime with libFuzzer and the sanitizers (scripts/run-fuzzers.sh)
+  clang libclang-rt-14-dev
   # Tests and their real clients
   libgtest-dev libgmock-dev chromium imagemagick protobuf-compiler
   # Fonts named by the styles

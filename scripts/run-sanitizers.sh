@@ -8,6 +8,7 @@
 #   ASAN_BUILD_DIR, TSAN_BUILD_DIR  build directories (default build/asan and build/tsan, the presets' ones)
 #   BUILD_JOBS                      compile jobs (default 2)
 #   TEST_JOBS                       tests run at once by ctest (default 2)
+#   TEST_TIMEOUT                    seconds after which ctest stops one test (default 600)
 # It prints how long each configure, build and test step took.
 set -euo pipefail
 
@@ -17,6 +18,9 @@ readonly asan_build_dir=${ASAN_BUILD_DIR:-$root/build/asan}
 readonly tsan_build_dir=${TSAN_BUILD_DIR:-$root/build/tsan}
 readonly build_jobs=${BUILD_JOBS:-2}
 readonly test_jobs=${TEST_JOBS:-2}
+# The slowest test takes under 30 s under AddressSanitizer on 2 cores; 600 s only stops a hung one, such
+# as a test whose server process outlives it and keeps ctest's output pipe open.
+readonly test_timeout=${TEST_TIMEOUT:-600}
 
 # ctest labels run under each sanitizer. The browser and feature API suites are left out of the
 # AddressSanitizer run: they exercise Chromium and GDAL's clients more than Tuilerie's own code.
@@ -34,15 +38,21 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_stack_use_after_return=1:strict_init_
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/scripts/tsan.supp"
 
 timings=()
+failed_steps=()
 
-# Runs a command and records how long it took under the given step name.
+# Runs a command and records how long it took under the given step name. A failed build stops the
+# script; a failed test step is recorded, and the other runs still go ahead.
 timed() {
   local step=$1
   shift
-  local start=$SECONDS
+  local start=$SECONDS status=0
   echo "run-sanitizers: $step"
-  "$@"
+  "$@" || status=$?
   timings+=("$(printf '%-28s %6d s' "$step" $((SECONDS - start)))")
+  if [ "$status" -ne 0 ]; then
+    failed_steps+=("$step")
+    if [[ $step != *tests* ]]; then exit "$status"; fi
+  fi
 }
 
 print_timings() {
@@ -87,7 +97,7 @@ build_targets() {
 run_ctest() {
   local build_dir=$1
   shift
-  ctest --test-dir "$build_dir" --output-on-failure --no-tests=error -j "$test_jobs" "$@"
+  ctest --test-dir "$build_dir" --output-on-failure --no-tests=error -j "$test_jobs" --timeout "$test_timeout" "$@"
 }
 
 run_asan() {
@@ -125,6 +135,11 @@ main() {
         ;;
     esac
   done
+  if [ ${#failed_steps[@]} -gt 0 ]; then
+    echo "run-sanitizers: FAILED: ${failed_steps[*]}" >&2
+    exit 1
+  fi
+  echo "run-sanitizers: no sanitizer report and no test failure"
 }
 
 main "$@"

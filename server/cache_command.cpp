@@ -1,6 +1,8 @@
 // The cache commands: stats counts the entries per tileset, format, scale and zoom; export writes MBTiles.
 #include "server/cache_command.hpp"
 
+#include "server/vector_layers.hpp"
+
 #include "render/mapnik_setup.hpp"
 #include "render/render_pool.hpp"
 #include "render/shapefile_encoding.hpp"
@@ -125,33 +127,6 @@ void print_stats_json(const cache_groups& groups, const tile_store_stats& stats,
   fmt::print("{}\n", document.dump(2));
 }
 
-// The vector_layers of MBTiles' json row: the layers that TileJSON lists,
-// from describe_vector_layers, with the description that MBTiles 1.3 asks
-// for, empty because styles carry none.
-nlohmann::json vector_layers_json(const config& settings, const tileset_settings& tileset) {
-  auto map = load_style(tileset.style);
-  apply_shapefile_encodings(*map);
-  std::vector<vector_layer_description> descriptions;
-  try {
-    descriptions = describe_vector_layers(*map, tileset.vector);
-  } catch (const std::invalid_argument& error) {
-    throw config_error(settings.file, "tilesets." + tileset.name + ".vector.layers", 0, error.what());
-  }
-
-  auto layers = nlohmann::json::array();
-  for (const auto& layer : descriptions) {
-    nlohmann::json fields = nlohmann::json::object();
-    for (const auto& field : layer.fields) fields[field.name] = field.type;
-    layers.push_back({{"id", layer.id},
-                      {"description", ""},
-                      {"fields", std::move(fields)},
-                      {"minzoom", layer.minzoom},
-                      {"maxzoom", layer.maxzoom},
-                      {"geometry_type", layer.geometry_type}});
-  }
-  return layers;
-}
-
 mbtiles_metadata metadata_of(const config& settings, const tileset_settings& tileset, tile_format format) {
   mbtiles_metadata metadata;
   metadata.name = tileset.title.empty() ? tileset.name : tileset.title;
@@ -161,7 +136,9 @@ mbtiles_metadata metadata_of(const config& settings, const tileset_settings& til
   metadata.center_lat = tileset.center_lat;
   metadata.center_zoom = tileset.center_zoom;
   if (format == tile_format::mvt) {
-    metadata.json = nlohmann::json{{"vector_layers", vector_layers_json(settings, tileset)}}.dump();
+    auto map = load_style(tileset.style);
+    apply_shapefile_encodings(*map);
+    metadata.json = nlohmann::json{{"vector_layers", vector_layers_json(settings, tileset, *map)}}.dump();
   }
   return metadata;
 }

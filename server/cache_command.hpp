@@ -31,7 +31,7 @@ struct cache_export_options {
 
 // Writes the tileset's fresh cached tiles of one format and scale to an
 // MBTiles file and prints what it wrote and how many stale tiles it skipped.
-// Returns 0, or 1 when the cache holds no fresh tile to export. Throws
+// Returns 0, or 1 when the cache contains no fresh tile to export. Throws
 // option_error, config_error, style_error, cache_error or mbtiles_error.
 int run_cache_export(const cache_export_options& options);
 

@@ -56,7 +56,8 @@ void add_purge_command(CLI::App& app, tuilerie::purge_options& purge) {
   command->add_option("--zoom", purge.zoom, "Zoom levels as MIN-MAX (or Z); all by default");
 }
 
-void add_cache_commands(CLI::App& app, tuilerie::cache_stats_options& stats, tuilerie::cache_export_options& output) {
+void add_cache_commands(CLI::App& app, tuilerie::cache_stats_options& stats,
+                        tuilerie::cache_export_options& export_options) {
   auto* cache = app.add_subcommand("cache", "Inspect or export the tile cache.");
   cache->require_subcommand(1);
 
@@ -67,12 +68,12 @@ void add_cache_commands(CLI::App& app, tuilerie::cache_stats_options& stats, tui
 
   auto* export_command =
       cache->add_subcommand("export", "Write a tileset's fresh cached tiles to an MBTiles file.");
-  add_cache_options(export_command, output.config_file, output.cache_path, output.log_level);
-  export_command->add_option("--tileset", output.tileset, "Tileset to export")->required();
-  export_command->add_option("--mbtiles", output.mbtiles, "MBTiles file to write; an existing file is replaced")
+  add_cache_options(export_command, export_options.config_file, export_options.cache_path, export_options.log_level);
+  export_command->add_option("--tileset", export_options.tileset, "Tileset to export")->required();
+  export_command->add_option("--mbtiles", export_options.mbtiles, "MBTiles file to write; an existing file is replaced")
       ->required();
-  export_command->add_option("--format", output.format, "png (the default), webp or mvt");
-  export_command->add_option("--scale", output.scale, "1 for 256 px tiles (the default), 2 for 512 px @2x tiles");
+  export_command->add_option("--format", export_options.format, "png (the default), webp or mvt");
+  export_command->add_option("--scale", export_options.scale, "1 for 256 px tiles (the default), 2 for 512 px @2x tiles");
 }
 
 // Runs the chosen command, mapping start-up errors to exit status 2.
@@ -110,13 +111,13 @@ int main(int argc, char** argv) {
   tuilerie::purge_options purge;
   add_purge_command(app, purge);
   tuilerie::cache_stats_options stats;
-  tuilerie::cache_export_options output;
-  add_cache_commands(app, stats, output);
+  tuilerie::cache_export_options export_options;
+  add_cache_commands(app, stats, export_options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    // --help exits 0; a missing or invalid option exits 2, like a bad value
-    // found later.
+    // --help exits 0, and a missing or invalid option exits 2, like a bad
+    // value found later.
     return app.exit(error) == 0 ? 0 : 2;
   }
 
@@ -126,7 +127,7 @@ int main(int argc, char** argv) {
   const auto* cache = app.get_subcommand("cache");
   if (cache->got_subcommand("stats")) return run_reporting_errors([&] { return tuilerie::run_cache_stats(stats); });
   if (cache->got_subcommand("export")) {
-    return run_reporting_errors([&] { return tuilerie::run_cache_export(output); });
+    return run_reporting_errors([&] { return tuilerie::run_cache_export(export_options); });
   }
   return 0;
 }

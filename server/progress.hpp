@@ -8,7 +8,7 @@
 
 namespace tuilerie {
 
-// What a progress bar shows at one moment.
+// The figures that a progress bar shows at one moment.
 struct progress_state {
   std::uint64_t done = 0;   // units finished (rendered, skipped or failed)
   std::uint64_t total = 0;  // units planned

@@ -4,6 +4,7 @@
 #include "render/gzip.hpp"
 #include "render/render_pool.hpp"
 #include "server/responses.hpp"
+#include "server/seed_command.hpp"
 #include "server/tilejson.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -332,32 +333,6 @@ bool tokens_equal(std::string_view a, std::string_view b) {
   return difference == 0;
 }
 
-// Parses "A-B" or "A" into a zoom range; nullopt when malformed.
-std::optional<std::pair<int, int>> parse_zoom_range(std::string_view text) {
-  const auto dash = text.find('-');
-  const auto first = parse_decimal_index(text.substr(0, dash));
-  const auto last = dash == std::string_view::npos ? first : parse_decimal_index(text.substr(dash + 1));
-  if (!first || !last || *first > *last || *last > static_cast<std::uint32_t>(max_zoom)) return std::nullopt;
-  return std::pair{static_cast<int>(*first), static_cast<int>(*last)};
-}
-
-// Parses "minlon,minlat,maxlon,maxlat" in degrees.
-std::optional<bbox> parse_lonlat_bbox(std::string_view text) {
-  double values[4];
-  for (int i = 0; i < 4; ++i) {
-    const auto comma = text.find(',');
-    if ((i < 3) == (comma == std::string_view::npos)) return std::nullopt;
-    const auto item = text.substr(0, comma);
-    const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), values[i]);
-    if (error != std::errc{} || end != item.data() + item.size() || !std::isfinite(values[i])) return std::nullopt;
-    text.remove_prefix(i < 3 ? comma + 1 : text.size());
-  }
-  const bbox box{values[0], values[1], values[2], values[3]};
-  if (box.minx < -180 || box.maxx > 180 || box.miny < -90 || box.maxy > 90) return std::nullopt;
-  if (box.minx >= box.maxx || box.miny >= box.maxy) return std::nullopt;
-  return box;
-}
-
 // POST /admin/purge?tileset=NAME[&bbox=minlon,minlat,maxlon,maxlat][&zoom=A-B]
 // deletes cached tiles; it needs "Authorization: Bearer <server.admin_token>".
 void handle_admin_purge(const context_ptr& context) {
@@ -378,20 +353,21 @@ void handle_admin_purge(const context_ptr& context) {
   const tileset_settings* tileset = name ? find_tileset(context->state.settings, *name) : nullptr;
   if (!tileset) return context->send(json_error(http::status::bad_request, "tileset must name a configured tileset"));
   context->tileset = tileset->name;
+  // The same grammar as the purge command's --bbox and --zoom options.
   std::optional<bbox> box;
-  if (const auto text = query_parameter(query, "bbox")) {
-    box = parse_lonlat_bbox(*text);
-    if (!box) return context->send(json_error(http::status::bad_request, "bbox must be minlon,minlat,maxlon,maxlat in degrees"));
+  zoom_range zooms;
+  try {
+    if (const auto text = query_parameter(query, "bbox")) box = parse_bbox_option(std::string(*text));
+    if (const auto text = query_parameter(query, "zoom")) zooms = parse_zoom_option(std::string(*text));
+  } catch (const option_error& error) {
+    // The message names the command-line option ("invalid --bbox ..."); here it is a parameter.
+    std::string message = error.what();
+    if (message.starts_with("invalid --")) message.erase(8, 2);
+    return context->send(json_error(http::status::bad_request, message));
   }
-  std::pair<int, int> zooms{0, max_zoom};
-  if (const auto text = query_parameter(query, "zoom")) {
-    const auto parsed = parse_zoom_range(*text);
-    if (!parsed) return context->send(json_error(http::status::bad_request, "zoom must be Z or A-B with 0 <= A <= B <= 24"));
-    zooms = *parsed;
-  }
-  const auto deleted = context->state.store.purge(tileset->name, zooms.first, zooms.second, box);
-  spdlog::info("admin purge: tileset {} zooms {}-{}{}: {} tiles deleted", tileset->name, zooms.first, zooms.second,
-               box ? " in a box" : "", deleted);
+  const auto deleted = context->state.store.purge(tileset->name, zooms.minzoom, zooms.maxzoom, box);
+  spdlog::info("admin purge: tileset {} zooms {}-{}{}: {} tiles deleted", tileset->name, zooms.minzoom,
+               zooms.maxzoom, box ? " in a box" : "", deleted);
   auto response = json_response(http::status::ok, nlohmann::json{{"tileset", tileset->name}, {"deleted", deleted}}.dump());
   response.set(http::field::cache_control, "no-store");
   context->send(std::move(response));

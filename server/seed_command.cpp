@@ -105,7 +105,7 @@ std::string format_names(const tileset_settings& tileset) {
   return names;
 }
 
-// What one seed renders: the tileset, format and scale, and the area and
+// The work of one seed: the tileset, format and scale, and the area and
 // zooms, already clamped to the tileset's zoom range.
 struct seed_plan {
   const tileset_settings* tileset = nullptr;
@@ -212,8 +212,9 @@ struct seed_counts {
   std::uint64_t tiles_failed = 0;
 };
 
-// Walks the units and asks the tile service for their tiles one by one until
-// one is not cached fresh: that request renders and stores the whole unit. So
+// Walks the units and requests their tiles from the tile service one by one
+// until one is not cached fresh: that request renders and stores the whole
+// unit. So
 // a unit counts as skipped only when every one of its tiles is fresh by the
 // service's own rule, which matters after a purge by bbox deleted part of a
 // metatile. At most max_in_flight units are rendering at once.
@@ -222,7 +223,7 @@ class seeder {
   seeder(const seed_plan& plan, tile_service& service, std::size_t max_in_flight)
       : plan_(plan), service_(service), max_in_flight_(max_in_flight) {}
 
-  // Seeds every unit, or stops submitting at a stop signal; returns once no
+  // Seeds every unit, or stops submitting at a stop signal. Returns once no
   // request is in flight.
   seed_counts run(unit_sequence& units, progress_bar& progress) {
     submitting_thread_ = std::this_thread::get_id();
@@ -268,9 +269,10 @@ class seeder {
     request_finished_.notify_all();
   }
 
-  // Requests the tile. tile_service answers a fresh cached tile at once, on
-  // this thread; anything else goes to on_unit_done: a render, from a render
-  // thread, or a full render queue, from this thread.
+  // Requests the tile and returns whether it was cached fresh. tile_service
+  // returns a fresh cached tile at once, on this thread. Every other outcome
+  // goes to on_unit_done: a render from a render thread, or a full render
+  // queue from this thread.
   bool is_cached_fresh(const metatile& unit, const tile_id& tile) {
     cache_hit_ = false;
     const tile_request request{plan_.tileset->name, tile, plan_.format, plan_.scale};
@@ -378,7 +380,7 @@ void print_summary(const seed_plan& plan, const seed_counts& counts, std::uint64
 
 // Warns about renders that the cache did not keep. Returns whether any
 // render result was lost.
-bool report_cache_trouble(const metrics& counters, tile_store& store, const cache_settings& cache) {
+bool warn_of_cache_losses(const metrics& counters, tile_store& store, const cache_settings& cache) {
   const auto evictions = store.stats().evictions;
   if (evictions > 0) {
     spdlog::warn("the cache reached cache.max_size_mb ({} MiB) and evicted {} entries, maybe tiles of this seed; "
@@ -463,9 +465,9 @@ config load_command_config(const std::filesystem::path& config_file, const std::
 }
 
 void keep_only_tileset(config& settings, const std::string& name) {
-  auto kept = settings.tilesets.extract(name);
+  auto tileset_node = settings.tilesets.extract(name);
   settings.tilesets.clear();
-  if (kept) settings.tilesets.insert(std::move(kept));
+  if (tileset_node) settings.tilesets.insert(std::move(tileset_node));
 }
 
 style_files style_files_of(const config& settings) {
@@ -497,7 +499,8 @@ int run_seed(const seed_options& options) {
   // Not watching the files: a seed renders the data version found at its start.
   tileset_versions versions(settings, styles);
   tile_store store(store_options_of(settings.cache));
-  render_pool pool(styles, {threads});
+  const std::size_t render_queue = settings.server.limits.render_queue;
+  render_pool pool(styles, {threads, render_queue});
   metrics counters;
   tile_service service(settings, store, pool, versions, counters);
   render_pool_stopper pool_stopper(pool);
@@ -507,7 +510,7 @@ int run_seed(const seed_options& options) {
                plan.area.miny, plan.area.maxx, plan.area.maxy, units.total(), plan.unit_name(), threads);
   // Twice the render threads keeps every thread busy while results are being
   // stored, and never more than the pool queues, which would reject them.
-  const std::size_t max_in_flight = std::min<std::size_t>(2 * std::size_t{threads}, render_pool_options{}.max_queue);
+  const std::size_t max_in_flight = std::min<std::size_t>(2 * std::size_t{threads}, render_queue);
   seeder seed(plan, service, max_in_flight);
   progress_bar progress(stderr, plan.unit_name());
 
@@ -524,7 +527,7 @@ int run_seed(const seed_options& options) {
   progress.finish(seed.state());
 
   print_summary(plan, counts, units.total(), elapsed.count(), stop_signal);
-  const bool lost_results = report_cache_trouble(counters, store, settings.cache);
+  const bool lost_results = warn_of_cache_losses(counters, store, settings.cache);
   if (stop_signal != 0) return 128 + stop_signal;
   return counts.tiles_failed > 0 || lost_results ? 1 : 0;
 }

@@ -13,8 +13,8 @@
 
 namespace tuilerie {
 
-// A command-line option with an invalid value. The message names the option
-// and the value and says what is expected; main exits with status 2.
+// A command-line option with an invalid value. The message names the option,
+// the value and the expected form, and main exits with status 2.
 class option_error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

@@ -2,6 +2,8 @@
 // serves HTTP until SIGINT or SIGTERM; SIGHUP reloads styles and data.
 #include "server/serve_command.hpp"
 
+#include "server/seed_command.hpp"
+
 #include "render/mapnik_setup.hpp"
 #include "render/render_pool.hpp"
 #include "render/shapefile_encoding.hpp"
@@ -13,6 +15,7 @@
 #include "server/site.hpp"
 #include "server/tile_service.hpp"
 #include "server/tileset_versions.hpp"
+#include "server/vector_layers.hpp"
 #include "tilecache/tile_store.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -37,24 +40,7 @@ std::map<std::string, nlohmann::json> check_styles(const config& settings) {
   for (const auto& [name, tileset] : settings.tilesets) {
     auto map = load_style(tileset.style);
     apply_shapefile_encodings(*map);
-    if (!tileset.serves(tile_format::mvt)) continue;
-    std::vector<vector_layer_description> descriptions;
-    try {
-      descriptions = describe_vector_layers(*map, tileset.vector);
-    } catch (const std::invalid_argument& error) {
-      throw config_error(settings.file, "tilesets." + name + ".vector.layers", 0, error.what());
-    }
-    auto layers = nlohmann::json::array();
-    for (const auto& layer : descriptions) {
-      nlohmann::json fields = nlohmann::json::object();
-      for (const auto& field : layer.fields) fields[field.name] = field.type;
-      layers.push_back({{"id", layer.id},
-                        {"fields", fields},
-                        {"minzoom", layer.minzoom},
-                        {"maxzoom", layer.maxzoom},
-                        {"geometry_type", layer.geometry_type}});
-    }
-    vector_layers[name] = std::move(layers);
+    if (tileset.serves(tile_format::mvt)) vector_layers[name] = vector_layers_json(settings, tileset, *map);
   }
   return vector_layers;
 }
@@ -73,10 +59,6 @@ void apply_overrides(config& settings, const serve_options& options) {
   }
 }
 
-tile_store_options store_options(const cache_settings& cache) {
-  return {cache.path, cache.initial_size_mb << 20, cache.max_size_mb << 20};
-}
-
 connection_limits connection_limits_of(const server_limits& limits) {
   connection_limits connection;
   connection.max_connections = limits.max_connections;
@@ -85,11 +67,6 @@ connection_limits connection_limits_of(const server_limits& limits) {
   return connection;
 }
 
-style_files styles_of(const config& settings) {
-  style_files styles;
-  for (const auto& [name, tileset] : settings.tilesets) styles[name] = tileset.style;
-  return styles;
-}
 
 // In-flight requests get this long to finish after SIGTERM; renders rarely
 // take more than a second or two.
@@ -123,10 +100,10 @@ int run_serve(const serve_options& options) {
   // Declared first so that it outlives everything that posts work to it:
   // feature and render workers may still complete after the drain deadline.
   boost::asio::io_context io(static_cast<int>(settings.server.io_threads));
-  style_registry styles(styles_of(settings));
+  style_registry styles(style_files_of(settings));
   tileset_versions versions(settings, styles);
   versions.start_watching();
-  tile_store store(store_options(settings.cache));
+  tile_store store(store_options_of(settings.cache));
   render_pool pool(styles, {settings.server.render_threads, settings.server.limits.render_queue});
   metrics counters;
   tile_service tiles(settings, store, pool, versions, counters);

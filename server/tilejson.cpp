@@ -63,7 +63,9 @@ nlohmann::json make_catalog(const config& settings, const std::string& base_url)
     if (tileset.legend) entry["legend"] = base_url + "/legends/" + name + ".json";
     tilesets.push_back(std::move(entry));
   }
-  return {{"tilesets", std::move(tilesets)}};
+  return {{"tilesets", std::move(tilesets)},
+          {"features", base_url + settings.ogc.base_path},
+          {"point_query", base_url + "/query"}};
 }
 
 }  // namespace tuilerie

@@ -25,8 +25,8 @@ constexpr const char* mbtiles_schema =
     "CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB);"
     "CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row);";
 
-// An open SQLite database. close() reports errors; the destructor, which
-// runs only after a failure, closes quietly.
+// An open SQLite database. close() reports errors, and the destructor
+// quietly closes a database that a failure left open.
 class sqlite_database {
  public:
   explicit sqlite_database(std::filesystem::path path) : path_(std::move(path)) {
@@ -214,7 +214,7 @@ std::vector<std::pair<std::string, std::string>> metadata_rows(const mbtiles_exp
       {"description", metadata.description},
       {"type", "overlay"},
       // The creation time of the newest tile, in Unix seconds: a plain number,
-      // as MBTiles asks, that grows when tiles are rendered again.
+      // as MBTiles 1.3 requires, that grows when tiles are rendered again.
       {"version", std::to_string(progress.newest_created_unix)},
       {"scheme", "tms"},
       // Tuilerie's hash of the style and data files that the tiles come from.
@@ -233,8 +233,8 @@ void insert_metadata(sqlite_database& db, const std::vector<std::pair<std::strin
   }
 }
 
-// Writes the export into path and returns what it wrote; the file is complete
-// when this returns.
+// Writes the export into path and returns what it wrote. The file is
+// complete when this returns.
 export_progress write_mbtiles(tile_store& store, const mbtiles_export_request& request,
                               const std::filesystem::path& path) {
   export_progress progress;

@@ -19,13 +19,14 @@ class mbtiles_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The rows of the MBTiles metadata table that the caller knows. The exporter
-// adds format; bounds, minzoom, maxzoom and version from the tiles it wrote;
-// type=overlay; scheme=tms; and tuilerie_data_version, the tiles' data
-// version in hex. The bounds row is the extent of the tiles written at the
-// highest zoom: MBTiles 1.3 defines bounds as the rendered area that every
-// zoom covers, and tile edges keep GDAL's pixel grid on the tiles' pixels.
-// The version row is the newest tile's creation time in Unix seconds.
+// The rows of the MBTiles metadata table that come from the tileset's
+// configuration. The exporter adds the others from the tiles it wrote:
+// format, bounds, minzoom, maxzoom, version, type=overlay, scheme=tms, and
+// tuilerie_data_version (the tiles' data version in hex). The bounds row is
+// the extent of the tiles written at the highest zoom, because MBTiles 1.3
+// defines bounds as the rendered area that every zoom covers, and tile edges
+// keep GDAL's pixel grid on the tiles' pixels. The version row is the newest
+// tile's creation time in Unix seconds.
 struct mbtiles_metadata {
   std::string name;
   std::string description;

@@ -467,8 +467,8 @@ void tile_store::for_each_entry(const std::string& tileset, const std::function<
     const int code = impl_->env.read(
         [&](MDB_txn* txn, MDB_dbi dbi) { return list_entries(txn, dbi, prefix, start, listing); });
     if (code != 0) {
-      const std::string what = tileset.empty() ? "all entries" : "the entries of tileset '" + tileset + "'";
-      throw cache_error(impl_->env.describe_error("listing " + what, code));
+      const std::string listed = tileset.empty() ? "all entries" : "the entries of tileset '" + tileset + "'";
+      throw cache_error(impl_->env.describe_error("listing " + listed, code));
     }
     for (const auto& entry : listing.entries) visit(entry);
     start = std::move(listing.resume_key);

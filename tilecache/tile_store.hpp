@@ -127,7 +127,7 @@ class tile_store {
   // name is empty, in key order: by tileset, format, scale, zoom, then Morton
   // code. Reads keys and headers only (bodies are neither copied nor hashed),
   // in read transactions of at most 4096 entries, and calls visit between
-  // them, so visit may call get() and a long listing never holds one old
+  // them, so visit may call get() and a long listing never keeps one old
   // snapshot. Entries stored or deleted during the listing may or may not be
   // visited; keys that are not tile keys are skipped. Throws cache_error when
   // LMDB fails, and std::invalid_argument for a tileset name with a NUL byte.

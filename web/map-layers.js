@@ -96,17 +96,6 @@ export class TilesetLayers {
     }
   }
 
-  vectorLayerIds() {
-    return [...this.shown.values()].filter((shown) => shown.rendering === 'vector').flatMap((shown) => shown.layerIds);
-  }
-
-  tilesetOfLayer(layerId) {
-    for (const [name, shown] of this.shown) {
-      if (shown.layerIds.includes(layerId)) return name;
-    }
-    return undefined;
-  }
-
   addLayer(shown, layer, opacity) {
     const paint = { ...layer.paint };
     const styleOpacity = {};

@@ -5,7 +5,8 @@ import { element } from './dom.js';
 import { chooseLanguage, hasText, languageNames, languages, localized, maplibreLocale, translate } from './i18n.js';
 import { TilesetLayers } from './map-layers.js';
 import { Panel } from './panel.js';
-import { featureDetails, rasterNotice } from './popup.js';
+import { fetchCollections, fetchPointQuery } from './point-query.js';
+import { spotDetails, spotFailed, spotLoading } from './popup.js';
 
 const maplibregl = window.maplibregl;
 
@@ -16,9 +17,9 @@ const baseTilesets = ['communes', 'rivers'];
 const backgroundColour = '#e4e9ed';
 // From this device pixel ratio on, raster tiles come at scale 2 (@2x).
 const highDpiRatio = 1.5;
-const requestTimeout = 15000;  // milliseconds, for the catalog, legends and styles
-const clickTolerance = 4;  // pixels around a click searched for features
+const requestTimeout = 15000;  // milliseconds, for the catalog, legends, styles and point queries
 const narrowScreen = '(max-width: 640px)';  // matches the media query of viewer.css
+const popupMargin = 8;  // pixels kept between the popup and the panel
 
 async function fetchJson(url) {
   const response = await fetch(url, { signal: AbortSignal.timeout(requestTimeout) });
@@ -123,7 +124,8 @@ function createMap(language) {
 }
 
 class Viewer {
-  constructor(map, language, tilesets, params) {
+  // collections: a promise of the feature collections, as fetchCollections() returns them.
+  constructor(map, language, tilesets, params, collections) {
     this.map = map;
     this.language = language;
     this.tilesets = new Map(tilesets.map((tileset) => [tileset.name, tileset]));
@@ -132,7 +134,11 @@ class Viewer {
     this.explicitLanguage = params.has('lang');
     this.visible = this.initialVisible(params.get('layers'));
     this.opacity = new Map();  // tileset name -> 0..1; absent means 1
-    this.popup = new maplibregl.Popup({ maxWidth: '340px', focusAfterOpen: true });
+    this.collections = collections;
+    // Every click queries its spot, so a click moves the popup instead of closing it.
+    this.popup = new maplibregl.Popup({ maxWidth: '360px', focusAfterOpen: true, closeOnClick: false });
+    this.spotRequest = null;  // the AbortController of the point query in progress
+    this.popup.on('close', () => this.spotRequest?.abort());
     const base = baseTilesets.filter((name) => this.tilesets.has(name));
     const others = tilesets.map((tileset) => tileset.name).filter((name) => !baseTilesets.includes(name));
     this.panel = new Panel(document.getElementById('panel'), language,
@@ -142,7 +148,7 @@ class Viewer {
         zoomTo: (name) => this.zoomTo(name),
         rendering: (kind) => this.setRendering(kind),
       });
-    map.on('click', (event) => this.showPopup(event));
+    map.on('click', (event) => this.showSpot(event.lngLat.wrap()));
     map.on('moveend', () => this.updateLanguageLinks());
   }
 
@@ -203,7 +209,6 @@ class Viewer {
 
   setRendering(kind) {
     this.rendering = kind;
-    this.popup.remove();
     this.sync();
   }
 
@@ -222,26 +227,49 @@ class Viewer {
     });
   }
 
-  // Opens a popup with the attributes of the vector features under the click. With only images
-  // shown, the popup explains where feature details are found instead.
-  showPopup(event) {
-    const vectorLayers = this.layers.vectorLayerIds();
-    let content = null;
-    if (vectorLayers.length > 0) {
-      const { x, y } = event.point;
-      const box = [[x - clickTolerance, y - clickTolerance], [x + clickTolerance, y + clickTolerance]];
-      const features = this.map.queryRenderedFeatures(box, { layers: vectorLayers });
-      content = featureDetails(features, this.language,
-        (layerId) => this.tilesets.get(this.layers.tilesetOfLayer(layerId)).title);
-    } else if (this.visible.length > 0) {
-      const canSwitch = this.visible.some((name) => this.tilesets.get(name).vector);
-      content = rasterNotice(this.language, canSwitch, () => this.setRendering('vector'));
+  // Opens a popup on what the point query finds at the position, whatever the rendering and the
+  // visible tilesets. A new click cancels the query of the previous one.
+  async showSpot(position) {
+    this.spotRequest?.abort();
+    this.popup.setLngLat(position).setDOMContent(spotLoading(this.language, position));
+    // addTo() on an open popup closes and reopens it, which would move the keyboard focus again.
+    if (!this.popup.isOpen()) this.popup.addTo(this.map);
+    this.revealPopup();
+    const request = new AbortController();
+    this.spotRequest = request;
+    let content;
+    try {
+      const signal = AbortSignal.any([request.signal, AbortSignal.timeout(requestTimeout)]);
+      const [features, collections] = await Promise.all([fetchPointQuery(position, signal), this.collections]);
+      content = spotDetails(this.language, features, collections, position);
+    } catch (error) {
+      if (request.signal.aborted) return;  // closed, or replaced by a newer click
+      console.error(`the point query at ${position.lng}, ${position.lat} failed:`, error);
+      const message = error.name === 'TimeoutError'
+        ? translate(this.language, 'spot_timed_out', { seconds: requestTimeout / 1000 }) : error.message;
+      content = spotFailed(this.language, position, message);
     }
-    if (!content) {
-      this.popup.remove();
-      return;
-    }
-    this.popup.setLngLat(event.lngLat).setDOMContent(content).addTo(this.map);
+    if (request.signal.aborted) return;
+    this.spotRequest = null;
+    this.popup.setDOMContent(content);
+    this.revealPopup();
+  }
+
+  // Pans the map so that the popup clears the panel, which covers the left of wide screens and the
+  // top of narrow ones. Leaves the map alone when the popup would not fit beside the panel.
+  revealPopup() {
+    const popup = this.popup.getElement()?.getBoundingClientRect();
+    const panel = document.getElementById('panel').getBoundingClientRect();
+    if (!popup) return;
+    const overlaps = popup.left < panel.right && popup.right > panel.left
+      && popup.top < panel.bottom && popup.bottom > panel.top;
+    if (!overlaps) return;
+    const map = this.map.getContainer();
+    const besidePanel = panel.right < map.clientWidth / 2;
+    // panBy() moves the view, so a negative offset moves the popup right or down.
+    const offset = besidePanel ? [popup.left - panel.right - popupMargin, 0] : [0, popup.top - panel.bottom - popupMargin];
+    const fits = besidePanel ? popup.right - offset[0] <= map.clientWidth : popup.bottom - offset[1] <= map.clientHeight;
+    if (fits) this.map.panBy(offset);
   }
 
   urlFor(language) {
@@ -271,6 +299,12 @@ async function start() {
   const map = createMap(language);
   window.tuilerieMap = map;  // for tests/js/viewer-check.mjs and for debugging in the console
   const mapLoaded = new Promise((resolve) => map.once('load', resolve));
+  // The popup needs the collections only after a click, so the map never waits for them. Without
+  // them, it names collections by id and cannot tell where the flood maps end.
+  const collections = fetchCollections(AbortSignal.timeout(requestTimeout)).catch((error) => {
+    console.error('the feature collections failed to load, so the popup names collections by id:', error);
+    return new Map();
+  });
   try {
     const catalog = await fetchJson('/catalog');
     const loaded = await Promise.all(catalog.tilesets.map((entry) => loadTileset(entry, language)));
@@ -279,7 +313,7 @@ async function start() {
       console.error(`tileset ${tileset.name} is left out: it serves no image format and has no MapLibre style`);
     }
     await mapLoaded;
-    const viewer = new Viewer(map, language, tilesets, params);
+    const viewer = new Viewer(map, language, tilesets, params, collections);
     viewer.sync();
     if (params.has('fit') && viewer.tilesets.has(params.get('fit'))) viewer.zoomTo(params.get('fit'), false);
   } catch (error) {

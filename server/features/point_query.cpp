@@ -33,11 +33,9 @@ double radius(const query_parameters& parameters, const point_query_settings& se
   const auto text = parameters.get("radius");
   if (!text) return settings.default_radius_m;
   const auto value = parse_number(*text);
-  if (!value || *value <= 0 || *value > settings.max_radius_m) {
-    throw bad_request(
-        fmt::format("radius must be a number of metres above 0 and up to {}", settings.max_radius_m));
-  }
-  return *value;
+  if (!value || *value <= 0) throw bad_request("radius must be a number of metres above 0");
+  // Clamped like the items limit, so a client need not know the server's maximum.
+  return std::min(*value, settings.max_radius_m);
 }
 
 std::vector<std::string> queryable_collections(const config& settings) {

@@ -1,5 +1,5 @@
-// MBTiles export read back by GDAL (gdalinfo, gdal_translate, ogrinfo) and by SQLite, compared with the tiles
-// a real server sends; stale tiles left out; option errors.
+// MBTiles export read back by GDAL (gdalinfo, gdal_translate, ogrinfo) and SQLite and compared with the tiles
+// that a real server sends, with stale tiles left out, and its option errors.
 #include "command_runner.hpp"
 #include "images.hpp"
 #include "server_process.hpp"
@@ -199,7 +199,9 @@ TEST_F(ExportedCache, GdalTranslateOfTileAreaMatchesServedTile) {
   const rgba_image from_gdal = decode_image(read_file(output));
   ASSERT_EQ(from_gdal.width, 256);
   ASSERT_EQ(from_gdal.height, 256);
-  EXPECT_EQ(differing_pixel_share(served, from_gdal, 0), 0.0);
+  // Both decode the same PNG bytes on the same pixel grid. The tolerance of 2
+  // only absorbs rounding in how a decoder applies the palette's alpha.
+  EXPECT_EQ(differing_pixel_share(served, from_gdal, 2), 0.0);
 }
 
 TEST_F(ExportedCache, TileRowIsFlippedOnce) {

@@ -76,7 +76,7 @@ std::set<tile_triple> difference(const std::set<tile_triple>& from, const std::s
   return rest;
 }
 
-TEST(PurgeCommand, DeletesExactlyTheTilesOfTheBoxAndZooms) {
+TEST(PurgeCommand, DeletesExactlyBoxAndZooms) {
   temporary_directory directory;
   const fs::path cache = directory.path() / "cache";
   ASSERT_EQ(seed(cache, "png", "0-12").exit_status, 0);
@@ -91,7 +91,7 @@ TEST(PurgeCommand, DeletesExactlyTheTilesOfTheBoxAndZooms) {
   EXPECT_EQ(stored_tiles(cache, tile_format::png), difference(seeded, purged));
 }
 
-TEST(PurgeCommand, SeedAfterPurgeRendersTheMetatilesThatLostTiles) {
+TEST(PurgeCommand, ReseedRendersPartlyPurgedMetatiles) {
   temporary_directory directory;
   const fs::path cache = directory.path() / "cache";
   ASSERT_EQ(seed(cache, "png", "0-12").exit_status, 0);
@@ -113,7 +113,7 @@ TEST(PurgeCommand, SeedAfterPurgeRendersTheMetatilesThatLostTiles) {
   EXPECT_EQ(stored_tiles(cache, tile_format::png), seeded);
 }
 
-TEST(PurgeCommand, ZoomRangeWithoutBoxCoversEveryFormat) {
+TEST(PurgeCommand, ZoomRangeCoversEveryFormat) {
   temporary_directory directory;
   const fs::path cache = directory.path() / "cache";
   ASSERT_EQ(seed(cache, "png", "0-8").exit_status, 0);

@@ -247,8 +247,8 @@ TEST(SeedCommand, SigtermStopsAndSaysHowFarItGot) {
   EXPECT_LT(summary.units_done, summary.units_total);
   EXPECT_GT(summary.rendered, 0);
 
-  // The renders in flight at the signal were stored, not lost: the cache holds
-  // exactly the tiles that the summary counts as rendered.
+  // The renders in flight at the signal were stored, not lost: the cache
+  // contains exactly the tiles that the summary counts as rendered.
   EXPECT_EQ(static_cast<long long>(stored_tiles(cache, "communes", tile_format::png).size()), summary.rendered);
 }
 

@@ -254,5 +254,47 @@ TEST(MvtGeometry, PointsOnEdgeAndInBufferAreKept) {
   EXPECT_EQ(make_tile_points(points, settings_with(0)), (std::vector<tile_point>{{4096, 2000}}));
 }
 
+// The number of vertices outside [-buffer, extent + buffer] on either axis.
+std::size_t count_outside(const std::vector<tile_polygon>& polygons, std::int32_t extent, std::int32_t buffer) {
+  std::size_t outside = 0;
+  const auto count = [&](const tile_ring& ring) {
+    for (const tile_point& point : ring) {
+      if (point.x < -buffer || point.x > extent + buffer || point.y < -buffer || point.y > extent + buffer) ++outside;
+    }
+  };
+  for (const tile_polygon& polygon : polygons) {
+    count(polygon.exterior);
+    for (const tile_ring& ring : polygon.interiors) count(ring);
+  }
+  return outside;
+}
+
+TEST(MvtGeometry, CrossingHolesLeaveNoSpikeOutsideBuffer) {
+  // Three holes that cross the exterior, the tile's east edge and each other. Boost.Geometry's clipping
+  // of this invalid input keeps a vertex at (5000,2753), so the GEOS path has to take over.
+  const tile_coord_polygon tangled{
+      {{0, 4000}, {1000, 360000}, {2000, 0}, {360000, 0}},
+      {{{731.819, 3300}, {731.819, 2752.63}, {5000, 2752.63}, {1000, 0}},
+       {{731.819, 332000}, {731.819, 2752.63}, {5000, 2752.63}, {1000, 400}},
+       {{731.819, 3000}, {731.819, 2800}, {1000, 3000}, {800, 4200}}}};
+  const tile_polygons result = make_tile_polygons({tangled}, settings_with(64, 0));
+  EXPECT_FALSE(result.polygons.empty());
+  EXPECT_EQ(count_outside(result.polygons, 4096, 64), 0u);
+  EXPECT_TRUE(is_valid_with_geos(result.polygons));
+  EXPECT_EQ(result.repair, polygon_repair::repaired);
+}
+
+TEST(MvtGeometry, FarVertexIsClippedToBufferEdge) {
+  // The edge from (1000,1000) to (0,2.2e16) is vertical within 1.5e-10 unit until it leaves the
+  // buffered tile, so the clipped polygon is the rectangle from (0,0) to (1000,4160): 4160000 square
+  // units. Boost.Geometry's clipping alone puts the corner at (1000,4164), outside the buffer.
+  const tile_coord_polygon sliver{{{0, 0}, {1000, 0}, {1000, 1000}, {0, 22222222225678901.0}}, {}};
+  const tile_polygons result = make_tile_polygons({sliver}, settings_with(64, 0));
+  ASSERT_EQ(result.polygons.size(), 1u);
+  EXPECT_EQ(count_outside(result.polygons, 4096, 64), 0u);
+  EXPECT_EQ(area_of(result.polygons.front().exterior), 1000.0 * 4160.0);
+  EXPECT_TRUE(is_valid_with_geos(result.polygons));
+}
+
 }  // namespace
 }  // namespace tuilerie

@@ -1,6 +1,7 @@
 // A table of hostile and malformed requests against a live server: each gets
 // its documented 4xx, nothing leaks into the body, and the server stays up.
 #include "server_process.hpp"
+#include "shared_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -93,17 +94,8 @@ const std::vector<bad_request> bad_targets{
     {http::verb::get, "/query?lon=1.9&lat=91", 400},
 };
 
-class BadInput : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { server = new server_process(test_config); }
-  static void TearDownTestSuite() {
-    delete server;
-    server = nullptr;
-  }
-  static server_process* server;
+class BadInput : public shared_server_test {
 };
-
-server_process* BadInput::server = nullptr;
 
 TEST_F(BadInput, TableOfTargetsGetsDocumentedStatus) {
   ASSERT_GE(bad_targets.size(), 60u);

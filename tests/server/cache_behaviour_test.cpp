@@ -1,6 +1,7 @@
 // Cache behaviour of a real server: coalescing, vector tile encodings,
 // freshness after data edits, expiry and the admin purge route.
 #include "server_process.hpp"
+#include "shared_server.hpp"
 
 #include "render/tile_grid.hpp"
 
@@ -16,6 +17,8 @@
 #include <set>
 #include <sstream>
 #include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
 
 namespace tuilerie::testing {
 namespace {
@@ -49,7 +52,7 @@ double renders_of(const server_process& server, const std::string& tileset) {
 // tests can edit them.
 class EditableTileset {
  public:
-  explicit EditableTileset(const std::string& extra_tileset_settings = "") {
+  explicit EditableTileset(const std::string& extra_tileset_settings = "", const std::string& extra_server_settings = "") {
     root_ = fs::temp_directory_path() / ("tuilerie-fresh-" + std::to_string(getpid()) + "-" + std::to_string(counter_++));
     fs::create_directories(root_ / "styles");
     fs::create_directories(root_ / "data" / "admin");
@@ -57,7 +60,7 @@ class EditableTileset {
     for (const char* name : {"communes-45-loiret.geojson", "departement-45-loiret.geojson"}) {
       fs::copy_file(source_dir / "data" / "admin" / name, root_ / "data" / "admin" / name);
     }
-    std::ofstream(config()) << "server:\n  admin_token: " << admin_token << "\n"
+    std::ofstream(config()) << "server:\n  admin_token: " << admin_token << "\n" << extra_server_settings
                             << "tilesets:\n  communes:\n    style: styles/communes.xml\n"
                             << "    formats: [png, mvt]\n    bounds: [1.45, 47.45, 3.20, 48.40]\n"
                             << extra_tileset_settings;
@@ -87,17 +90,8 @@ http_reply wait_for_new_etag(const server_process& server, const std::string& ta
   return reply;
 }
 
-class CacheBehaviour : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { server = new server_process(source_dir / "config" / "test.yaml"); }
-  static void TearDownTestSuite() {
-    delete server;
-    server = nullptr;
-  }
-  static server_process* server;
+class CacheBehaviour : public shared_server_test {
 };
-
-server_process* CacheBehaviour::server = nullptr;
 
 TEST_F(CacheBehaviour, ColdMetatileRendersOnce) {
   const metatile meta = metatile_of({13, 4142, 2848}, 8);
@@ -258,6 +252,66 @@ TEST(AdminPurge, NeedsTokenAndDeletesTiles) {
   const double renders = renders_of(server, "communes");
   ASSERT_EQ(server.get("/tiles/communes/9/258/177.png").status, 200u);
   EXPECT_EQ(renders_of(server, "communes"), renders + 1) << "the purged tile is rendered again";
+}
+
+TEST(Faults, MissingDataFileGives503UntilItReturns) {
+  EditableTileset tileset;
+  server_process server(tileset.config());
+  const std::string target = "/tiles/communes/10/517/354.png";
+  ASSERT_EQ(server.get(target).status, 200u);
+  const fs::path moved = tileset.communes().string() + ".away";
+  fs::rename(tileset.communes(), moved);
+
+  unsigned status = 0;
+  for (int attempt = 0; attempt < 100 && status != 503; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = server.get(target).status;
+  }
+  EXPECT_EQ(status, 503u);
+  EXPECT_EQ(server.get("/tiles/communes/10/518/354.png").status, 503u);
+  EXPECT_TRUE(server.alive());
+
+  fs::rename(moved, tileset.communes());
+  for (int attempt = 0; attempt < 100 && status != 200; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = server.get(target).status;
+  }
+  EXPECT_EQ(status, 200u);
+}
+
+TEST(Limits, ConnectionsBeyondMaximumGet503) {
+  EditableTileset tileset("", "  limits:\n    max_connections: 2\n");
+  server_process server(tileset.config());
+  namespace net = boost::asio;
+  net::io_context io;
+  std::vector<net::ip::tcp::socket> held;
+  for (int i = 0; i < 2; ++i) {
+    held.emplace_back(io);
+    held.back().connect({net::ip::make_address("127.0.0.1"), server.port()});
+  }
+  // The server counts a connection once it accepted it; give it that moment.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const std::string refused = raw_exchange(server.port(), "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(refused.substr(0, 12), "HTTP/1.1 503");
+  held.clear();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(server.get("/health").status, 200u);
+}
+
+TEST(Limits, SlowRenderGets504AndTileIsCachedLater) {
+  // A 16 x 16 metatile at @2x is an 8192-pixel image: far more than one
+  // second of rendering on any machine this runs on.
+  EditableTileset tileset("    metatile: 16\n", "  limits:\n    render_timeout_seconds: 1\n");
+  server_process server(tileset.config());
+  const auto reply = server.get("/tiles/communes/11/1035/709@2x.png");
+  EXPECT_EQ(reply.status, 504u);
+  EXPECT_TRUE(server.alive());
+  unsigned status = 0;
+  for (int attempt = 0; attempt < 60 && status != 200; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    status = server.get("/tiles/communes/11/1035/709@2x.png").status;
+  }
+  EXPECT_EQ(status, 200u) << "the render went on and stored the tiles";
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The HTTP surface of a real server on 127.0.0.1: routes, statuses, headers.
 #include "server_process.hpp"
+#include "shared_server.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -14,17 +15,8 @@ namespace http = boost::beast::http;
 
 const std::filesystem::path test_config = std::filesystem::path(TUILERIE_SOURCE_DIR) / "config" / "test.yaml";
 
-class HttpServer : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { server = new server_process(test_config); }
-  static void TearDownTestSuite() {
-    delete server;
-    server = nullptr;
-  }
-  static server_process* server;
+class HttpServer : public shared_server_test {
 };
-
-server_process* HttpServer::server = nullptr;
 
 TEST_F(HttpServer, CatalogListsTilesets) {
   const auto reply = server->get("/catalog");

@@ -2,6 +2,7 @@
 // a client.
 #include "images.hpp"
 #include "server_process.hpp"
+#include "shared_server.hpp"
 
 #include "render/mapnik_setup.hpp"
 #include "render/tile_grid.hpp"
@@ -43,13 +44,8 @@ tile_id tile_containing(double lon, double lat, int z) {
   return {z, range.min_x, range.min_y};
 }
 
-class RasterTiles : public ::testing::Test {
+class RasterTiles : public shared_server_test {
  protected:
-  static void SetUpTestSuite() { server = new server_process(test_config); }
-  static void TearDownTestSuite() {
-    delete server;
-    server = nullptr;
-  }
 
   static rgba_image fetch_image(const std::string& target) {
     const auto reply = server->get(target);
@@ -57,10 +53,7 @@ class RasterTiles : public ::testing::Test {
     return decode_image(reply.body);
   }
 
-  static server_process* server;
 };
-
-server_process* RasterTiles::server = nullptr;
 
 // A point 414 m inside a "fort" (high) flood hazard zone of the Bourg-d'Oisans
 // PPRN (data/flood/pprn-38DDT20200002-bourg-d-oisans, zone 98), found with

@@ -228,14 +228,16 @@ TEST_F(CorruptValueTest, FlippedBodyBitIsDropped) {
 
 TEST_F(CorruptValueTest, BadMagicIsDropped) {
   expect_dropped(store_with_damaged_value([](std::string value) {
-    value[0] = 'P';
+    value.replace(0, 1, 1, 'P');
     return value;
   }));
 }
 
 TEST_F(CorruptValueTest, FlippedHeaderBitIsDropped) {
   expect_dropped(store_with_damaged_value([](std::string value) {
-    value[20] ^= 0x01;  // inside data_version
+    // Through replace(): GCC 12 at -O2 reports a false stringop-overflow
+    // for a plain store into the string here.
+    value.replace(20, 1, 1, static_cast<char>(value.at(20) ^ 0x01));  // inside data_version
     return value;
   }));
 }
