@@ -263,9 +263,14 @@ void handle_catalog(const context_ptr& context) {
 void handle_health(const context_ptr& context) {
   context->route = "health";
   const auto stats = context->state.store.stats();
+  const bool writable = context->state.tiles.cache_writable();
   nlohmann::json body{
-      {"status", "ok"},
-      {"cache", {{"status", "ok"}, {"entries", stats.entries}, {"map_size_bytes", stats.map_size_bytes}}},
+      {"status", writable ? "ok" : "degraded"},
+      {"cache",
+       {{"status", writable ? "ok" : "degraded"},
+        {"writable", writable},
+        {"entries", stats.entries},
+        {"map_size_bytes", stats.map_size_bytes}}},
       {"render_pool",
        {{"status", "ok"},
         {"threads", context->state.pool.threads()},

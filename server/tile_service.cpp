@@ -176,7 +176,9 @@ void tile_service::store(const tile_request& request, const render_outcome& outc
   for (const auto& [tile, bytes] : outcome.tiles) {
     entries.emplace_back(tile_key{request.tileset, request.format, request.scale, tile}, *bytes);
   }
-  if (!store_.put_batch(entries)) ++metrics_.cache_write_failures;
+  const bool stored = store_.put_batch(entries);
+  if (!stored) ++metrics_.cache_write_failures;
+  cache_writable_ = stored;
 }
 
 }  // namespace tuilerie

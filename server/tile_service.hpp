@@ -8,6 +8,7 @@
 #include "tilecache/coalescer.hpp"
 #include "tilecache/tile_store.hpp"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -48,6 +49,9 @@ class tile_service {
   // The data version that fresh tiles of the tileset were rendered from.
   std::uint64_t data_version(const std::string& tileset) const;
 
+  // False while the last write to the cache failed (full or read-only).
+  bool cache_writable() const { return cache_writable_; }
+
  private:
   struct render_outcome;
   using outcome_ptr = std::shared_ptr<const render_outcome>;
@@ -66,6 +70,7 @@ class tile_service {
   const tileset_versions& versions_;
   metrics& metrics_;
   coalescer<std::string, outcome_ptr> renders_;
+  std::atomic<bool> cache_writable_{true};
 };
 
 }  // namespace tuilerie

@@ -52,7 +52,8 @@ double renders_of(const server_process& server, const std::string& tileset) {
 // tests can edit them.
 class EditableTileset {
  public:
-  explicit EditableTileset(const std::string& extra_tileset_settings = "", const std::string& extra_server_settings = "") {
+  explicit EditableTileset(const std::string& extra_tileset_settings = "", const std::string& extra_server_settings = "",
+                           const std::string& cache_settings = "") {
     root_ = fs::temp_directory_path() / ("tuilerie-fresh-" + std::to_string(getpid()) + "-" + std::to_string(counter_++));
     fs::create_directories(root_ / "styles");
     fs::create_directories(root_ / "data" / "admin");
@@ -60,7 +61,8 @@ class EditableTileset {
     for (const char* name : {"communes-45-loiret.geojson", "departement-45-loiret.geojson"}) {
       fs::copy_file(source_dir / "data" / "admin" / name, root_ / "data" / "admin" / name);
     }
-    std::ofstream(config()) << "server:\n  admin_token: " << admin_token << "\n" << extra_server_settings
+    std::ofstream(config()) << cache_settings << "server:\n  admin_token: " << admin_token << "\n"
+                            << extra_server_settings
                             << "tilesets:\n  communes:\n    style: styles/communes.xml\n"
                             << "    formats: [png, mvt]\n    bounds: [1.45, 47.45, 3.20, 48.40]\n"
                             << extra_tileset_settings;
@@ -277,6 +279,21 @@ TEST(Faults, MissingDataFileGives503UntilItReturns) {
     status = server.get(target).status;
   }
   EXPECT_EQ(status, 200u);
+}
+
+TEST(Faults, FullCacheStillServesAndHealthSaysDegraded) {
+  // One 16 x 16 metatile of @2x tiles is several megabytes, more than the
+  // whole 1 MiB cache: the batch cannot be stored even after eviction.
+  EditableTileset tileset("    metatile: 16\n", "", "cache:\n  initial_size_mb: 1\n  max_size_mb: 1\n");
+  server_process server(tileset.config());
+  const auto tile = server.get("/tiles/communes/11/1035/709@2x.png");
+  EXPECT_EQ(tile.status, 200u);
+  EXPECT_FALSE(tile.body.empty());
+  const auto health = nlohmann::json::parse(server.get("/health").body);
+  EXPECT_EQ(health["cache"]["status"], "degraded");
+  EXPECT_EQ(health["cache"]["writable"], false);
+  EXPECT_GE(metric_value(server.get("/metrics").body, "tuilerie_cache_write_failures_total"), 1);
+  EXPECT_EQ(server.get("/tiles/communes/11/1035/709@2x.png").status, 200u) << "served again, rendered again";
 }
 
 TEST(Limits, ConnectionsBeyondMaximumGet503) {
