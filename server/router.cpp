@@ -160,7 +160,7 @@ void send_tile_result(const context_ptr& context, const tile_request& tile, cons
   }
 }
 
-// Answers with the tile, or with 504 when the render takes longer than
+// Sends the tile, or a 504 when the render takes longer than
 // server.limits.render_timeout_seconds, whichever comes first.
 void answer_tile_once(const context_ptr& context, const tile_request& tile) {
   struct pending_answer {
@@ -180,7 +180,7 @@ void answer_tile_once(const context_ptr& context, const tile_request& tile) {
   });
 
   const std::lock_guard arming(pending->mutex);
-  if (pending->answered) return;  // a cache hit, answered already
+  if (pending->answered) return;  // a cache hit, already sent
   pending->timer = std::make_unique<boost::asio::steady_timer>(
       context->state.io, std::chrono::seconds(context->state.settings.server.limits.render_timeout_seconds));
   pending->timer->async_wait([context, tile, pending](const boost::system::error_code& error) {
@@ -330,7 +330,7 @@ void handle_static(const context_ptr& context, const std::string& path) {
 
 // Compares in time independent of where equal-length strings differ, so the
 // token cannot be guessed one character at a time from response times. Its
-// length may leak, which is why the configuration asks for 16 characters.
+// length may leak, which is why the configuration requires 16 characters.
 bool tokens_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char difference = 0;
@@ -353,11 +353,13 @@ void handle_admin_purge(const context_ptr& context) {
     response.set(http::field::www_authenticate, "Bearer realm=\"tuilerie-admin\"");
     return context->send(std::move(response));
   }
+
   const auto query = query_of(context->request.target());
   const auto name = query_parameter(query, "tileset");
   const tileset_settings* tileset = name ? find_tileset(context->state.settings, *name) : nullptr;
   if (!tileset) return context->send(json_error(http::status::bad_request, "tileset must name a configured tileset"));
   context->tileset = tileset->name;
+
   // The same grammar as the purge command's --bbox and --zoom options.
   std::optional<bbox> box;
   zoom_range zooms;
@@ -370,6 +372,7 @@ void handle_admin_purge(const context_ptr& context) {
     if (message.starts_with("invalid --")) message.erase(8, 2);
     return context->send(json_error(http::status::bad_request, message));
   }
+
   const auto deleted = context->state.store.purge(tileset->name, zooms.minzoom, zooms.maxzoom, box);
   spdlog::info("admin purge: tileset {} zooms {}-{}{}: {} tiles deleted", tileset->name, zooms.minzoom,
                zooms.maxzoom, box ? " in a box" : "", deleted);
@@ -378,7 +381,7 @@ void handle_admin_purge(const context_ptr& context) {
   context->send(std::move(response));
 }
 
-// Whether a WMTS KVP query asks for GetTile; OWS parameter names and the
+// Whether a WMTS KVP query is a GetTile request. OWS parameter names and the
 // request value compare without case.
 bool is_wmts_get_tile(std::string_view query) {
   auto lower = [](std::string_view text) {

@@ -65,8 +65,8 @@ void tile_service::get_tile(const tile_request& request, callback done) {
   const tileset_settings& tileset = settings_.tilesets.at(request.tileset);
   const tile_key unit_key{request.tileset, request.format, request.scale, render_unit(request, tileset)};
   const std::string coalescing_key = encode_tile_key(unit_key);
-  const tile_id wanted = request.tile;
-  const bool first = renders_.join(coalescing_key, [done, wanted](const outcome_ptr& outcome) {
+  const tile_id requested_tile = request.tile;
+  const bool first = renders_.join(coalescing_key, [done, requested_tile](const outcome_ptr& outcome) {
     if (outcome->overloaded) {
       done({tile_result::status::overloaded, nullptr, outcome->error});
       return;
@@ -76,7 +76,7 @@ void tile_service::get_tile(const tile_request& request, callback done) {
       return;
     }
     for (const auto& [tile, bytes] : outcome->tiles) {
-      if (tile == wanted) {
+      if (tile == requested_tile) {
         done({tile_result::status::ok, bytes, {}});
         return;
       }
