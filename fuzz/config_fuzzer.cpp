@@ -20,8 +20,9 @@ namespace {
 const std::filesystem::path config_file = std::filesystem::path(TUILERIE_SOURCE_DIR) / "config" / "fuzz.yaml";
 
 [[noreturn]] void fail(const std::string& yaml, const std::string& broken_invariant) {
-  std::fprintf(stderr, "config_fuzzer: %s\n--- input ---\n%s\n-------------\n", broken_invariant.c_str(),
-               yaml.c_str());
+  std::fprintf(stderr, "config_fuzzer: %s\n--- input ---\n", broken_invariant.c_str());
+  std::fwrite(yaml.data(), 1, yaml.size(), stderr);
+  std::fprintf(stderr, "\n-------------\n");
   std::abort();
 }
 

@@ -27,8 +27,9 @@ constexpr unsigned default_limit = 10;
 constexpr unsigned max_limit = 1000;
 
 [[noreturn]] void fail(std::string_view text, const char* broken_invariant) {
-  std::fprintf(stderr, "query_parameters_fuzzer: %s, text '%.*s'\n", broken_invariant,
-               static_cast<int>(text.size()), text.data());
+  std::fprintf(stderr, "query_parameters_fuzzer: %s, text '", broken_invariant);
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fprintf(stderr, "'\n");
   std::abort();
 }
 

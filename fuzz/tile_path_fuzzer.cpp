@@ -18,8 +18,9 @@ using tuilerie::tile_request;
 
 // Prints what broke and aborts, so that libFuzzer saves the input as a crash.
 [[noreturn]] void fail(std::string_view path, const char* broken_invariant) {
-  std::fprintf(stderr, "tile_path_fuzzer: %s, path '%.*s'\n", broken_invariant, static_cast<int>(path.size()),
-               path.data());
+  std::fprintf(stderr, "tile_path_fuzzer: %s, path '", broken_invariant);
+  std::fwrite(path.data(), 1, path.size(), stderr);
+  std::fprintf(stderr, "'\n");
   std::abort();
 }
 

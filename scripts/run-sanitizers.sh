@@ -93,11 +93,23 @@ build_targets() {
   cmake --build "$build_dir" -j "$build_jobs" --target "$@"
 }
 
-# --no-tests=error makes a label that matches nothing (a suite that failed to register) fail the run.
+# Runs ctest and fails when a test fails, when none matches (--no-tests=error: a suite that failed to
+# register) or when one is skipped. gtest_discover_tests marks a test skipped when its output contains
+# "[  SKIPPED ]", and GoogleTest prints that for every test of a suite whose SetUpTestSuite threw, for
+# example because a sanitizer stopped the server process that the suite starts.
 run_ctest() {
   local build_dir=$1
   shift
-  ctest --test-dir "$build_dir" --output-on-failure --no-tests=error -j "$test_jobs" --timeout "$test_timeout" "$@"
+  local log status=0
+  log=$(mktemp)
+  ctest --test-dir "$build_dir" --output-on-failure --no-tests=error -j "$test_jobs" --timeout "$test_timeout" \
+    "$@" 2>&1 | tee "$log" || status=$?
+  if grep -q '^The following tests did not run:' "$log"; then
+    echo "run-sanitizers: some tests were skipped, which hides a failure under a sanitizer; see the list above" >&2
+    status=1
+  fi
+  rm -f "$log"
+  return "$status"
 }
 
 run_asan() {

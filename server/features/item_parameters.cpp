@@ -101,7 +101,11 @@ std::string crs_reference::uri() const {
 }
 
 std::optional<double> parse_number(std::string_view text) {
-  if (text.starts_with('+')) text.remove_prefix(1);
+  // from_chars reads a '-' but no '+', so a '+' is removed first; a second sign ("+-5") is invalid.
+  if (text.starts_with('+')) {
+    text.remove_prefix(1);
+    if (text.starts_with('-')) return std::nullopt;
+  }
   if (text.empty() || text.starts_with('+')) return std::nullopt;
   double value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);

@@ -41,6 +41,14 @@ TEST(Bbox, RejectsInvalidText) {
   }
 }
 
+TEST(Number, OneSignAtMost) {
+  EXPECT_EQ(parse_number("+5"), 5.0);
+  EXPECT_EQ(parse_number("-5"), -5.0);
+  for (const char* text : {"+-5", "-+5", "++5", "--5", "+", "-"}) {
+    EXPECT_FALSE(parse_number(text).has_value()) << text;
+  }
+}
+
 TEST(Bbox, SixNumbersGetTheirOwnMessage) {
   EXPECT_NE(message_of([] { parse_bbox("1,2,0,3,4,100"); }).find("six numbers"), std::string::npos);
 }

@@ -149,8 +149,8 @@ TEST_F(BadInput, MalformedHttpGets4xxAndServerStaysUp) {
                 .substr(9, 3),
             "400");
   EXPECT_EQ(status_line_of(raw_exchange(port, "GET /ti\x01les HTTP/1.1\r\nHost: x\r\n\r\n")).substr(9, 3), "400");
-  EXPECT_EQ(status_line_of(raw_exchange(port, std::string("GET /ti\0les HTTP/1.1\r\nHost: x\r\n\r\n", 36)))
-                .substr(9, 3),
+  constexpr char nul_in_target[] = "GET /ti\0les HTTP/1.1\r\nHost: x\r\n\r\n";
+  EXPECT_EQ(status_line_of(raw_exchange(port, std::string(nul_in_target, sizeof nul_in_target - 1))).substr(9, 3),
             "400");
   const std::string http10 = raw_exchange(port, "GET /health HTTP/1.0\r\n\r\n");
   EXPECT_EQ(status_line_of(http10), "HTTP/1.0 200 OK");
