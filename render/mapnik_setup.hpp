@@ -23,7 +23,7 @@ class style_error : public std::runtime_error {
 // Registers Mapnik's input plugins from the directory mapnik-config reported
 // at build time and the fonts of the given directories (searched
 // recursively). Safe to call more than once; throws style_error when the
-// plugin directory holds no plugin.
+// plugin directory contains no plugin.
 void setup_mapnik(const std::vector<std::filesystem::path>& font_directories);
 
 // The font directories of the Debian font packages that install-deps.sh installs.

@@ -9,7 +9,7 @@
 
 namespace tuilerie {
 
-// How one Mapnik layer of a tileset's style goes into its vector tiles.
+// Settings of one Mapnik layer of a tileset's style in its vector tiles.
 struct vector_layer_settings {
   std::string name;  // the Mapnik layer name, also the MVT layer name
   int minzoom = 0;

@@ -18,7 +18,7 @@
 namespace tuilerie {
 
 // A configuration that cannot be used. The message names the file, the key
-// (as a dotted path), the line where yaml-cpp knows it, and what to fix.
+// (as a dotted path), the line when yaml-cpp reports one, and what to fix.
 class config_error : public std::runtime_error {
  public:
   config_error(const std::filesystem::path& file, const std::string& key, int line,
@@ -49,7 +49,7 @@ struct server_settings {
   unsigned render_threads = 2;
   // Origins allowed by CORS; "*" allows every origin.
   std::vector<std::string> cors_origins{"*"};
-  // The viewer's files; web_root/node_modules holds the npm packages it uses.
+  // The viewer's files; web_root/node_modules contains the npm packages it uses.
   std::filesystem::path web_root;
   // Bearer token for /admin routes; empty disables them. The environment
   // variable TUILERIE_ADMIN_TOKEN, when set, overrides the file.

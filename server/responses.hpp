@@ -24,7 +24,7 @@ http_response json_error(boost::beast::http::status status, std::string_view mes
 void add_cors_headers(http_response& response, const http_request& request,
                       const std::vector<std::string>& allowed_origins);
 
-// The answer to a CORS preflight (OPTIONS) request.
+// The response to a CORS preflight (OPTIONS) request.
 http_response preflight_response(const http_request& request, const std::vector<std::string>& allowed_origins);
 
 // Strong ETag for a 64-bit hash, with a suffix for a second representation

@@ -71,7 +71,7 @@ void site_content::add_file(const std::string& url_path, const std::filesystem::
 void site_content::load_viewer(const std::filesystem::path& web_root) {
   std::error_code error;
   if (!std::filesystem::is_directory(web_root, error)) {
-    spdlog::warn("viewer directory {} not found; / will answer 404", web_root.string());
+    spdlog::warn("viewer directory {} not found; / will respond 404", web_root.string());
     return;
   }
   for (const auto& entry : std::filesystem::directory_iterator(web_root)) {

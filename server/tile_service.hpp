@@ -20,8 +20,8 @@ class render_pool;
 
 struct tile_result {
   enum class status {
-    ok,          // tile holds the bytes (an empty body means a tile with no data)
-    failed,      // the render failed; error says why
+    ok,          // tile contains the bytes (an empty body means a tile with no data)
+    failed,      // the render failed; error gives the reason
     overloaded,  // the render queue is full; retry later
     unavailable,  // a data file of the tileset is missing; retry later
   };
@@ -30,7 +30,7 @@ struct tile_result {
   std::string error;
 };
 
-// Serves one tile request. Fresh cached tiles are answered at once. A miss
+// Serves one tile request. Fresh cached tiles are returned at once. A miss
 // renders the whole metatile (or the vector tile) once on the render pool,
 // however many requests wait for it, stores every tile in one batch and
 // answers all waiters.
