@@ -145,7 +145,10 @@ server_limits read_limits(const config_reader& reader, const YAML::Node& node) {
   read("max_connections", limits.max_connections, 1, 1 << 20);
   read("header_bytes", limits.header_bytes, 1024, 1 << 20);
   read("request_timeout_seconds", limits.request_timeout_seconds, 1, 3600);
-  read("render_timeout_seconds", limits.render_timeout_seconds, 1, 3600);
+  if (node["render_timeout_seconds"]) {
+    limits.render_timeout_seconds =
+        reader.number(node["render_timeout_seconds"], "server.limits.render_timeout_seconds", 0.01, 3600);
+  }
   read("render_queue", limits.render_queue, 1, 1 << 20);
   return limits;
 }

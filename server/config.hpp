@@ -39,7 +39,7 @@ struct server_limits {
   std::uint32_t max_connections = 1024;  // beyond it a new connection gets 503 and is closed
   std::uint32_t header_bytes = 8 * 1024;  // request line and headers together; beyond it 431
   std::uint32_t request_timeout_seconds = 30;  // one whole request, slow senders included
-  std::uint32_t render_timeout_seconds = 30;   // beyond it the request gets 504
+  double render_timeout_seconds = 30;          // beyond it the request gets 504; fractions allowed
   std::uint32_t render_queue = 256;            // waiting renders; beyond it 503 with Retry-After
 };
 

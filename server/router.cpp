@@ -182,7 +182,8 @@ void answer_tile_once(const context_ptr& context, const tile_request& tile) {
   const std::lock_guard arming(pending->mutex);
   if (pending->answered) return;  // a cache hit, already sent
   pending->timer = std::make_unique<boost::asio::steady_timer>(
-      context->state.io, std::chrono::seconds(context->state.settings.server.limits.render_timeout_seconds));
+      context->state.io, std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(
+                             context->state.settings.server.limits.render_timeout_seconds)));
   pending->timer->async_wait([context, tile, pending](const boost::system::error_code& error) {
     if (error) return;
     {

@@ -316,9 +316,10 @@ TEST(Limits, ConnectionsBeyondMaximumGet503) {
 }
 
 TEST(Limits, SlowRenderGets504AndTileIsCachedLater) {
-  // A 16 x 16 metatile at @2x is an 8192-pixel image: far more than one
-  // second of rendering on any machine this runs on.
-  EditableTileset tileset("    metatile: 16\n", "  limits:\n    render_timeout_seconds: 1\n");
+  // A 16 x 16 metatile at @2x is an 8192 x 8192 image, 256 MiB of pixels:
+  // filling and encoding it takes far more than 50 ms on any machine. A
+  // one-second limit was once beaten by a fast CI machine.
+  EditableTileset tileset("    metatile: 16\n", "  limits:\n    render_timeout_seconds: 0.05\n");
   server_process server(tileset.config());
   const auto reply = server.get("/tiles/communes/11/1035/709@2x.png");
   EXPECT_EQ(reply.status, 504u);

@@ -117,6 +117,15 @@ TEST(Config, InvalidValuesAreRejected) {
   EXPECT_NE(error_of("tilesets:\n  ../etc:\n    style: x.xml\n").find("invalid tileset name"), std::string::npos);
 }
 
+TEST(Config, RenderTimeoutTakesFractionsOfASecond) {
+  const config loaded = parse_config("server:\n  limits:\n    render_timeout_seconds: 0.5\n" + minimal_tileset(),
+                                     config_file);
+  EXPECT_DOUBLE_EQ(loaded.server.limits.render_timeout_seconds, 0.5);
+  const std::string message = error_of("server:\n  limits:\n    render_timeout_seconds: 0\n" + minimal_tileset());
+  EXPECT_NE(message.find("server.limits.render_timeout_seconds"), std::string::npos) << message;
+  EXPECT_NE(message.find("from 0.01 to 3600"), std::string::npos) << message;
+}
+
 TEST(Config, InvalidYamlReportsLine) {
   const std::string message = error_of("tilesets:\n  flood: [unclosed\n");
   EXPECT_NE(message.find("invalid YAML"), std::string::npos) << message;
