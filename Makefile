@@ -8,7 +8,7 @@ LISTEN ?= 127.0.0.1:8080
 # ctest runs this many tests at once; the machines have 2 cores.
 TEST_JOBS ?= 2
 
-.PHONY: all deps build demo test test-asan test-tsan fuzz sanitizers clean
+.PHONY: all deps build demo test test-asan test-tsan fuzz sanitizers clean bench soak
 
 all: build
 
@@ -47,6 +47,18 @@ fuzz: deps
 # ThreadSanitizer build with the cache and concurrency tests; prints how long each step took.
 sanitizers: deps
 	scripts/run-sanitizers.sh
+
+# Every benchmark of bench/ against nginx, Apache + mod_tile, renderd, ogr2ogr and geojson-vt, with
+# the tables appended to docs/benchmarks.md; about 30 minutes on 2 cores with the 10-minute soak.
+# Never part of `make test`.
+bench: build
+	scripts/install-deps.sh --bench
+	TUILERIE_BIN=$(CURDIR)/$(BUILD_DIR)/tuilerie bench/run-all.sh
+
+# The soak alone: SOAK_SECONDS (default 600) of mixed load at 256 connections.
+soak: build
+	scripts/install-deps.sh --bench
+	TUILERIE_BIN=$(CURDIR)/$(BUILD_DIR)/tuilerie bench/soak.sh
 
 clean:
 	rm -rf build

@@ -1,6 +1,7 @@
 // Registers Mapnik's plugins and fonts, and loads styles with clear errors.
 #include "render/mapnik_setup.hpp"
 
+#include <mapnik/datasource.hpp>
 #include <mapnik/datasource_cache.hpp>
 #include <mapnik/font_engine_freetype.hpp>
 #include <mapnik/layer.hpp>
@@ -8,13 +9,16 @@
 #include <mapnik/map.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <mutex>
+#include <regex>
 
 namespace tuilerie {
 
 namespace {
 
 std::once_flag plugins_registered;
+std::atomic<unsigned> postgis_pool_size{0};
 
 void register_plugins() {
   const std::string directory = TUILERIE_MAPNIK_INPUT_PLUGINS;
@@ -38,7 +42,29 @@ void register_fonts(const std::vector<std::filesystem::path>& font_directories) 
   }
 }
 
+// Creates the layer's datasource again with max_size set, when it is a
+// postgis one that leaves it to Mapnik's default.
+void size_postgis_pool(mapnik::layer& layer, const std::filesystem::path& style_file) {
+  const unsigned size = postgis_pool_size;
+  if (size == 0 || !layer.datasource()) return;
+  mapnik::parameters params = layer.datasource()->params();
+  if (params.get<std::string>("type").value_or("") != "postgis" || params.get<std::string>("max_size")) return;
+  params["max_size"] = std::to_string(size);
+  try {
+    layer.set_datasource(mapnik::datasource_cache::instance().create(params));
+  } catch (const std::exception& error) {
+    throw style_error(style_file.string() + ": layer '" + layer.name() + "': " + without_passwords(error.what()));
+  }
+}
+
 }  // namespace
+
+std::string without_passwords(const std::string& text) {
+  static const std::regex password(R"(password\s*=\s*('[^']*'|[^\s']+))", std::regex::icase);
+  return std::regex_replace(text, password, "password=(hidden)");
+}
+
+void set_postgis_pool_size(unsigned connections) { postgis_pool_size = connections; }
 
 void setup_mapnik(const std::vector<std::filesystem::path>& font_directories) {
   std::call_once(plugins_registered, register_plugins);
@@ -54,8 +80,9 @@ std::unique_ptr<mapnik::Map> load_style(const std::filesystem::path& style_file)
   try {
     mapnik::load_map(*map, style_file.string(), true);
   } catch (const std::exception& error) {
-    throw style_error(style_file.string() + ": cannot load the Mapnik style: " + error.what());
+    throw style_error(style_file.string() + ": cannot load the Mapnik style: " + without_passwords(error.what()));
   }
+  for (auto& layer : map->layers()) size_postgis_pool(layer, style_file);
   validate_style(*map, style_file);
   return map;
 }

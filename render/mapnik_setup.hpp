@@ -20,6 +20,11 @@ class style_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The text with the value of every password=... in it hidden. Mapnik's
+// postgis input and GDAL put connection strings into their messages, and a
+// password must never reach a log or a client.
+std::string without_passwords(const std::string& text);
+
 // Registers Mapnik's input plugins from the directory mapnik-config reported
 // at build time and the fonts of the given directories (searched
 // recursively). Safe to call more than once; throws style_error when the
@@ -28,6 +33,11 @@ void setup_mapnik(const std::vector<std::filesystem::path>& font_directories);
 
 // The font directories of the Debian font packages that install-deps.sh installs.
 std::vector<std::filesystem::path> default_font_directories();
+
+// Sets the connection pool size given to every postgis layer that sets no
+// max_size of its own. Mapnik's pool is shared by all layers with the same
+// connection settings; call before loading styles.
+void set_postgis_pool_size(unsigned connections);
 
 // Loads a Mapnik XML style in strict mode into a new map whose size is one
 // tile of 256 px. Throws style_error naming the file.

@@ -295,19 +295,27 @@ void read_geos_polygons(const GEOSGeometry* geometry, std::vector<tile_polygon>&
   polygons.push_back(std::move(polygon));
 }
 
-// The GEOS path, from the unclipped input: make-valid, clip, simplify without changing the topology,
-// and snap-round to the unit grid, whose output geos_c.h documents as always valid
-// (GEOS_PREC_VALID_OUTPUT). Returns nothing when a GEOS step fails.
+// Clips to the box. Returns null when GEOS fails, which it may do for invalid input.
+geos_geometry clip_to_box(const GEOSGeometry* geometry, const bg_box& box) {
+  return geos_geometry(GEOSClipByRect_r(geos_handle(), geometry, box.min_corner().x(), box.min_corner().y(),
+                                        box.max_corner().x(), box.max_corner().y()));
+}
+
+// The GEOS path: clip, make-valid, clip again, simplify without changing the topology, and
+// snap-round to the unit grid, whose output geos_c.h documents as always valid
+// (GEOS_PREC_VALID_OUTPUT). The first clip makes the repair cost that of the part in the tile,
+// not of the whole source polygon. Make-valid then repairs what the clip of an invalid input left,
+// and when that clip fails, the whole input is repaired. Returns nothing when a GEOS step fails.
 std::optional<std::vector<tile_polygon>> repair_with_geos(const std::vector<tile_coord_polygon>& polygons,
                                                           const tile_geometry_settings& settings) {
   GEOSContextHandle_t handle = geos_handle();
   const geos_geometry source = make_geos_multipolygon(polygons);
   if (!source) return std::nullopt;
-  const geos_geometry valid = make_valid(source.get());
-  if (!valid) return std::nullopt;
   const bg_box box = buffered_tile(settings);
-  geos_geometry clipped(GEOSClipByRect_r(handle, valid.get(), box.min_corner().x(), box.min_corner().y(),
-                                         box.max_corner().x(), box.max_corner().y()));
+  const geos_geometry near_tile = clip_to_box(source.get(), box);
+  const geos_geometry valid = make_valid(near_tile ? near_tile.get() : source.get());
+  if (!valid) return std::nullopt;
+  geos_geometry clipped = clip_to_box(valid.get(), box);
   if (!clipped) return std::nullopt;
   if (settings.simplify > 0) {
     clipped.reset(GEOSTopologyPreserveSimplify_r(handle, clipped.get(), settings.simplify));

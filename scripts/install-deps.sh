@@ -18,8 +18,16 @@ readonly packages=(
   clang libclang-rt-14-dev
   # Tests and their real clients
   libgtest-dev libgmock-dev chromium imagemagick protobuf-compiler
+  # PostGIS layers and edit notifications: libpq for the server, a throwaway PostgreSQL 15 with
+  # PostGIS for the tests (scripts/test-postgres.sh), nginx as the caching proxy of the deployment test
+  libpq-dev postgresql postgresql-15-postgis-3 nginx
   # Fonts named by the styles
   fonts-dejavu-core fonts-noto-core
+)
+
+# Only with --bench: the load generator, the peers of bench/ and the profilers.
+readonly bench_packages=(
+  wrk nginx apache2 libapache2-mod-tile renderd linux-perf valgrind hyperfine
 )
 
 run_as_root() {
@@ -66,5 +74,32 @@ install_npm_packages() {
   (cd "$root/tests/js" && npm ci --no-audit --no-fund)
 }
 
+install_bench_packages() {
+  local package missing=()
+  for package in "${bench_packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$package")
+    fi
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-deps: installing for the benchmarks" "${missing[@]}"
+    # Where an init system runs, Debian starts nginx, Apache and renderd after installing them. The
+    # benchmarks start their own on 127.0.0.1 and use none of those.
+    run_as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q
+    run_as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+      install -y -q --no-install-recommends "${missing[@]}"
+  else
+    echo "install-deps: all benchmark packages present"
+  fi
+  local root
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  if [ ! -d "$root/bench/js/node_modules/geojson-vt" ]; then
+    (cd "$root/bench/js" && npm ci --no-audit --no-fund)
+  fi
+}
+
 install_debian_packages
 install_npm_packages
+if [ "${1:-}" = "--bench" ]; then
+  install_bench_packages
+fi

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -210,6 +211,50 @@ cache_settings read_cache(const config_reader& reader, const YAML::Node& node) {
   return cache;
 }
 
+postgis_settings read_postgis(const config_reader& reader, const YAML::Node& node) {
+  postgis_settings postgis;
+  if (!node) return postgis;
+  reader.require_map(node, "postgis");
+  if (node["password"]) {
+    reader.fail(node["password"], "postgis.password",
+                "passwords are not read from the configuration; set PGPASSWORD or use a ~/.pgpass file");
+  }
+  reader.reject_unknown_keys(node, "postgis",
+                             {"host", "port", "dbname", "user", "pool_size", "statement_timeout_ms",
+                              "connect_timeout_seconds", "changes_channel", "changes_poll_seconds"});
+  postgis.configured = true;
+  if (node["host"]) postgis.host = reader.string(node["host"], "postgis.host");
+  if (node["port"]) postgis.port = static_cast<std::uint16_t>(reader.integer(node["port"], "postgis.port", 1, 65535));
+  if (node["dbname"]) postgis.dbname = reader.string(node["dbname"], "postgis.dbname");
+  if (node["user"]) postgis.user = reader.string(node["user"], "postgis.user");
+  if (node["pool_size"]) {
+    postgis.pool_size = static_cast<unsigned>(reader.integer(node["pool_size"], "postgis.pool_size", 1, 256));
+  }
+  if (node["statement_timeout_ms"]) {
+    postgis.statement_timeout_ms = static_cast<std::uint32_t>(
+        reader.integer(node["statement_timeout_ms"], "postgis.statement_timeout_ms", 0, 3600000));
+  }
+  if (node["connect_timeout_seconds"]) {
+    postgis.connect_timeout_seconds = static_cast<std::uint32_t>(
+        reader.integer(node["connect_timeout_seconds"], "postgis.connect_timeout_seconds", 1, 600));
+  }
+  if (node["changes_channel"]) {
+    postgis.changes_channel = reader.string(node["changes_channel"], "postgis.changes_channel");
+    const bool valid = !postgis.changes_channel.empty() && postgis.changes_channel.size() <= 63 &&
+                       std::all_of(postgis.changes_channel.begin(), postgis.changes_channel.end(),
+                                   [](unsigned char c) { return std::islower(c) || std::isdigit(c) || c == '_'; });
+    if (!valid) {
+      reader.fail(node["changes_channel"], "postgis.changes_channel",
+                  "must be 1 to 63 lowercase letters, digits or '_', as in sql/tuilerie-changes.sql");
+    }
+  }
+  if (node["changes_poll_seconds"]) {
+    postgis.changes_poll_seconds = static_cast<std::uint32_t>(
+        reader.integer(node["changes_poll_seconds"], "postgis.changes_poll_seconds", 1, 3600));
+  }
+  return postgis;
+}
+
 std::vector<tile_format> read_formats(const config_reader& reader, const YAML::Node& node, const std::string& key) {
   std::vector<tile_format> formats;
   for (const auto& name : reader.string_list(node, key)) {
@@ -343,7 +388,7 @@ tileset_settings read_tileset(const config_reader& reader, const YAML::Node& nod
   reader.reject_unknown_keys(node, key,
                              {"title", "description", "attribution", "style", "legend", "formats", "minzoom",
                               "maxzoom", "bounds", "center", "metatile", "buffer", "vector", "cache_control",
-                              "max_age"});
+                              "max_age", "postgis_tables"});
   tileset_settings tileset;
   tileset.name = name;
   tileset.title = node["title"] ? reader.string(node["title"], key + ".title") : name;
@@ -368,6 +413,15 @@ tileset_settings read_tileset(const config_reader& reader, const YAML::Node& nod
   tileset.vector = read_vector(reader, node["vector"], key + ".vector");
   if (node["cache_control"]) tileset.cache_control = read_cache_control(reader, node["cache_control"], key + ".cache_control");
   if (node["max_age"]) tileset.max_age = read_max_age(reader, node["max_age"], key + ".max_age");
+  if (node["postgis_tables"]) {
+    tileset.postgis_tables = reader.string_list(node["postgis_tables"], key + ".postgis_tables");
+    for (const auto& table : tileset.postgis_tables) {
+      if (table.find('.') == std::string::npos || table.front() == '.' || table.back() == '.') {
+        reader.fail(node["postgis_tables"], key + ".postgis_tables",
+                    "must name tables as schema.table, as the change table records them; got '" + table + "'");
+      }
+    }
+  }
   return tileset;
 }
 
@@ -408,7 +462,9 @@ collection_settings read_collection(const config_reader& reader, const YAML::Nod
   if (!node["source"]) {
     reader.fail(node, key + ".source", "missing; give the path of a vector file (GeoPackage, Shapefile, GeoJSON)");
   }
-  collection.source = reader.existing_file(node["source"], key + ".source");
+  const std::string source = reader.string(node["source"], key + ".source");
+  collection.source = source.starts_with("PG:") ? std::filesystem::path(source)
+                                                 : reader.existing_file(node["source"], key + ".source");
   if (node["layer"]) collection.layer = reader.string(node["layer"], key + ".layer");
   if (node["srs"]) {
     collection.srs = reader.string(node["srs"], key + ".srs");
@@ -572,12 +628,13 @@ config read_config(const std::string& yaml_text, const std::filesystem::path& fi
     throw config_error(file, "", error.mark.line + 1, "invalid YAML: " + error.msg);
   }
   if (!root.IsMap()) throw config_error(file, "", 0, "must be a YAML mapping with a 'tilesets' key");
-  reader.reject_unknown_keys(root, "", {"server", "cache", "tilesets", "collections", "ogc"});
+  reader.reject_unknown_keys(root, "", {"server", "cache", "postgis", "tilesets", "collections", "ogc"});
 
   config result;
   result.file = file;
   result.server = read_server(reader, root["server"]);
   result.cache = read_cache(reader, root["cache"]);
+  result.postgis = read_postgis(reader, root["postgis"]);
   const auto tilesets = root["tilesets"];
   if (!tilesets) throw config_error(file, "tilesets", 0, "missing; the server needs at least one tileset");
   reader.require_map(tilesets, "tilesets");
@@ -590,6 +647,12 @@ config read_config(const std::string& yaml_text, const std::filesystem::path& fi
     result.tilesets.emplace(name, read_tileset(reader, entry.second, name));
   }
   if (result.tilesets.empty()) throw config_error(file, "tilesets", 0, "must name at least one tileset");
+  for (const auto& [name, tileset] : result.tilesets) {
+    if (!tileset.postgis_tables.empty() && result.postgis.changes_channel.empty()) {
+      reader.fail(tilesets[name]["postgis_tables"], "tilesets." + name + ".postgis_tables",
+                  "needs postgis.changes_channel, the channel on which edits are announced");
+    }
+  }
   result.collections = read_collections(reader, root["collections"]);
   result.ogc = read_ogc(reader, root["ogc"]);
   return result;

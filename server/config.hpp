@@ -64,6 +64,27 @@ struct cache_settings {
   std::uint64_t max_size_mb = 1024;
 };
 
+// The PostgreSQL server that postgis layers (Mapnik's postgis input) and PG:
+// collections (GDAL's PostgreSQL driver) read. Keys left empty or 0 come from
+// the PG* environment variables, then from libpq's defaults. There is no
+// password key: libpq reads PGPASSWORD or the ~/.pgpass file.
+struct postgis_settings {
+  bool configured = false;  // the file has a postgis section
+  std::string host;
+  std::uint16_t port = 0;
+  std::string dbname;
+  std::string user;
+  unsigned pool_size = 0;  // connections per postgis datasource; 0 means server.render_threads
+  std::uint32_t statement_timeout_ms = 30000;
+  std::uint32_t connect_timeout_seconds = 5;
+  // The LISTEN channel on which the tuilerie.record_change() trigger
+  // (sql/tuilerie-changes.sql) announces edits; empty disables edit tracking.
+  std::string changes_channel;
+  // How often the change table is read even without a notification, as a
+  // safety net for a notification lost with a connection.
+  std::uint32_t changes_poll_seconds = 30;
+};
+
 struct cache_control_rule {
   int minzoom = 0;
   int maxzoom = max_zoom;
@@ -97,6 +118,9 @@ struct tileset_settings {
   // Cached tiles older than this are rendered again on request; the first
   // rule whose zoom range covers the tile applies, and none means no expiry.
   std::vector<max_age_rule> max_age;
+  // PostGIS tables ("schema.table") whose edits purge the tiles they touch,
+  // read from the change table that postgis.changes_channel announces.
+  std::vector<std::string> postgis_tables;
 
   bool serves(tile_format format) const;
   bool serves_zoom(int z) const { return z >= minzoom && z <= maxzoom; }
@@ -109,7 +133,9 @@ struct collection_settings {
   std::string title;
   std::string description;
   std::string attribution;
-  std::filesystem::path source;  // any vector file GDAL opens: GeoPackage, Shapefile, GeoJSON...
+  // Any vector file GDAL opens (GeoPackage, Shapefile, GeoJSON...), or "PG:"
+  // followed by libpq connection keywords for a PostGIS database.
+  std::filesystem::path source;
   std::string layer;             // the layer inside source; empty when source contains one layer
   // The source's CRS (EPSG:NNNN or any definition PROJ reads), with x as
   // easting or longitude. Required when the source declares none; overrides
@@ -152,6 +178,7 @@ struct config {
   std::filesystem::path file;
   server_settings server;
   cache_settings cache;
+  postgis_settings postgis;
   // Sorted by name, so listings are stable.
   std::map<std::string, tileset_settings> tilesets;
   // Sorted by id, so listings are stable.

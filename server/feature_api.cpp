@@ -136,8 +136,33 @@ struct feature_api::impl {
 
   open_collection& open(std::size_t worker, const std::string& id) {
     auto& handle = workers[worker].collections[id];
-    if (!handle) handle = std::make_unique<open_collection>(find_collection(id));
+    if (handle) return *handle;
+    const auto& collection = find_collection(id);
+    try {
+      handle = std::make_unique<open_collection>(collection);
+    } catch (const std::runtime_error& error) {
+      if (!is_database_source(collection.settings)) throw;
+      spdlog::warn("collection {}: {}", id, error.what());
+      throw api_error(http::status::service_unavailable,
+                      "the database of collection " + id + " is unavailable at the moment; retry later");
+    }
     return *handle;
+  }
+
+  // Closes the worker's database handles, so that the next request opens a
+  // new connection; returns whether it had any.
+  bool close_database_collections(std::size_t worker) {
+    bool closed = false;
+    auto& handles = workers[worker].collections;
+    for (auto handle = handles.begin(); handle != handles.end();) {
+      if (handle->second && is_database_source(handle->second->description().settings)) {
+        handle = handles.erase(handle);
+        closed = true;
+      } else {
+        ++handle;
+      }
+    }
+    return closed;
   }
 
   // Runs `work` on a worker thread and sends the response it returns, or the
@@ -149,7 +174,16 @@ struct feature_api::impl {
         log_gdal_errors_on_this_thread();
         workers[worker].logs_gdal_errors = true;
       }
-      (*shared_send)(respond_safely(work, worker));
+      const auto failures = gdal_failures_on_this_thread();
+      auto response = respond_safely(work, worker);
+      if (gdal_failures_on_this_thread() != failures && close_database_collections(worker)) {
+        // The features read may be incomplete: an empty answer to "is my
+        // address in a flood zone" must never pass for a "no".
+        response = json_error(http::status::service_unavailable,
+                              "the database of a collection is unavailable at the moment; retry later");
+        response.set(http::field::retry_after, "5");
+      }
+      (*shared_send)(std::move(response));
     });
     if (!queued) {
       auto response =

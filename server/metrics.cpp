@@ -37,6 +37,9 @@ void metrics::write_prometheus(std::string& out) const {
   counter("tuilerie_render_failures_total", "Renders that failed.", render_failures.load());
   counter("tuilerie_render_rejected_total", "Renders refused because the render queue was full.",
           render_rejected.load());
+  out += fmt::format("# HELP tuilerie_cache_fallback 1 while tiles go to a temporary cache because the configured "
+                     "one did not open.\n# TYPE tuilerie_cache_fallback gauge\ntuilerie_cache_fallback {}\n",
+                     cache_fallback.load() ? 1 : 0);
 
   const std::lock_guard lock(mutex_);
   out += "# HELP tuilerie_http_requests_total HTTP requests by route, tileset and status.\n"

@@ -28,6 +28,8 @@ class metrics {
   std::atomic<std::uint64_t> coalesced_waits{0};
   std::atomic<std::uint64_t> render_failures{0};
   std::atomic<std::uint64_t> render_rejected{0};
+  // True while tiles go to a temporary cache because the configured one did not open.
+  std::atomic<bool> cache_fallback{false};
 
   // Appends every metric of this object in the Prometheus text format.
   void write_prometheus(std::string& out) const;

@@ -265,11 +265,14 @@ void handle_health(const context_ptr& context) {
   context->route = "health";
   const auto stats = context->state.store.stats();
   const bool writable = context->state.tiles.cache_writable();
+  const bool fallback = context->state.counters.cache_fallback;
+  const bool healthy = writable && !fallback;
   nlohmann::json body{
-      {"status", writable ? "ok" : "degraded"},
+      {"status", healthy ? "ok" : "degraded"},
       {"cache",
-       {{"status", writable ? "ok" : "degraded"},
+       {{"status", healthy ? "ok" : "degraded"},
         {"writable", writable},
+        {"temporary", fallback},
         {"entries", stats.entries},
         {"map_size_bytes", stats.map_size_bytes}}},
       {"render_pool",

@@ -5,6 +5,7 @@
 #include "render/mapnik_setup.hpp"
 #include "render/render_pool.hpp"
 #include "server/metrics.hpp"
+#include "server/postgis.hpp"
 #include "server/progress.hpp"
 #include "server/tile_service.hpp"
 #include "server/tileset_versions.hpp"
@@ -494,6 +495,8 @@ int run_seed(const seed_options& options) {
   const seed_plan plan = make_seed_plan(settings, options);
   const unsigned threads = options.threads != 0 ? options.threads : settings.server.render_threads;
 
+  apply_postgis_environment(settings.postgis);
+  set_postgis_pool_size(settings.postgis.pool_size ? settings.postgis.pool_size : threads);
   setup_mapnik(default_font_directories());
   style_registry styles(style_files_of(settings));
   // Not watching the files: a seed renders the data version found at its start.

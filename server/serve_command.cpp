@@ -11,6 +11,7 @@
 #include "server/config.hpp"
 #include "server/feature_api.hpp"
 #include "server/http_server.hpp"
+#include "server/postgis.hpp"
 #include "server/router.hpp"
 #include "server/site.hpp"
 #include "server/tile_service.hpp"
@@ -26,6 +27,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <thread>
 
 namespace tuilerie {
@@ -88,12 +90,76 @@ void wait_for_drain(boost::asio::steady_timer& timer, const http_server& server,
   });
 }
 
+// A directory deleted with everything in it when this goes out of scope;
+// nothing when the path stays empty.
+struct removed_at_exit {
+  std::filesystem::path path;
+  removed_at_exit() = default;
+  removed_at_exit(const removed_at_exit&) = delete;
+  removed_at_exit& operator=(const removed_at_exit&) = delete;
+  ~removed_at_exit() {
+    std::error_code ignored;
+    if (!path.empty()) std::filesystem::remove_all(path, ignored);
+  }
+};
+
+// Opens the configured cache, or a temporary one deleted at exit when the
+// configured one does not open (a read-only or full disk, a path under a
+// file). Tiles are then still rendered and served, and /health and /metrics
+// show the problem, which is logged once.
+std::unique_ptr<tile_store> open_cache(const config& settings, metrics& counters, std::filesystem::path& temporary) {
+  try {
+    return std::make_unique<tile_store>(store_options_of(settings.cache));
+  } catch (const cache_error& error) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "tuilerie-cache-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw;
+    temporary = pattern;
+    spdlog::error("{}; serving with a temporary cache in {} instead, deleted at exit: fix the cache path and "
+                  "restart to keep tiles across restarts",
+                  error.what(), temporary.string());
+    auto options = store_options_of(settings.cache);
+    options.path = temporary;
+    counters.cache_fallback = true;
+    return std::make_unique<tile_store>(options);
+  }
+}
+
+// Purges the tiles that PostGIS edits touch, in this process's cache, when
+// the configuration names a changes channel; returns null otherwise.
+std::unique_ptr<postgis_change_listener> follow_postgis_edits(const config& settings, tile_store& store,
+                                                              tile_service& tiles) {
+  if (settings.postgis.changes_channel.empty()) return nullptr;
+  auto on_change = [&settings, &store, &tiles](const std::vector<table_change>& changes) {
+    std::set<std::string> tables;
+    for (const auto& change : changes) {
+      if (!tables.insert(change.table).second) continue;
+      for (const auto& name : tilesets_reading(settings, change.table)) tiles.discard_renders_in_flight(name);
+    }
+    const auto deleted = purge_changed_tiles(settings, store, changes);
+    spdlog::info("edits {} to {} of {}: {} cached tiles purged", changes.front().id, changes.back().id,
+                 fmt::join(tables, ", "), deleted);
+  };
+  auto on_history_unknown = [&settings, &store, &tiles] {
+    for (const auto& [name, tileset] : settings.tilesets) {
+      if (tileset.postgis_tables.empty()) continue;
+      tiles.discard_renders_in_flight(name);
+      const auto deleted = store.purge(name, 0, max_zoom);
+      spdlog::warn("no record of the PostGIS edits already applied to this cache; purged all {} tiles of tileset {}",
+                   deleted, name);
+    }
+  };
+  return std::make_unique<postgis_change_listener>(settings.postgis, settings.cache.path / "postgis-changes.last",
+                                                   on_change, on_history_unknown);
+}
+
 }  // namespace
 
 int run_serve(const serve_options& options) {
   spdlog::set_level(spdlog::level::from_str(options.log_level));
   config settings = load_config(options.config_file);
   apply_overrides(settings, options);
+  apply_postgis_environment(settings.postgis);
+  set_postgis_pool_size(settings.postgis.pool_size ? settings.postgis.pool_size : settings.server.render_threads);
   setup_mapnik(default_font_directories());
   const auto vector_layers = check_styles(settings);
 
@@ -103,13 +169,17 @@ int run_serve(const serve_options& options) {
   style_registry styles(style_files_of(settings));
   tileset_versions versions(settings, styles);
   versions.start_watching();
-  tile_store store(store_options_of(settings.cache));
-  render_pool pool(styles, {settings.server.render_threads, settings.server.limits.render_queue});
   metrics counters;
+  // Declared before the store, so the store is closed when the directory goes.
+  removed_at_exit temporary_cache;
+  const auto opened_store = open_cache(settings, counters, temporary_cache.path);
+  tile_store& store = *opened_store;
+  render_pool pool(styles, {settings.server.render_threads, settings.server.limits.render_queue});
   tile_service tiles(settings, store, pool, versions, counters);
   const site_content site(settings);
   feature_api features(settings);
   server_state state{settings, tiles, store, pool, counters, site, vector_layers, features, io};
+  const auto edits = follow_postgis_edits(settings, store, tiles);
 
   http_server server(
       io, settings.server.listen,

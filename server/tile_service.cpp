@@ -2,9 +2,11 @@
 #include "server/tile_service.hpp"
 
 #include "render/gzip.hpp"
+#include "render/mapnik_setup.hpp"
 #include "render/raster_renderer.hpp"
 #include "render/render_pool.hpp"
 #include "render/vector_tile_renderer.hpp"
+#include "server/postgis.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -14,6 +16,7 @@ namespace tuilerie {
 
 struct tile_service::render_outcome {
   bool overloaded = false;  // the render pool's queue was full
+  bool unavailable = false;  // the render failed because the database is unreachable
   std::string error;        // empty on success
   std::vector<std::pair<tile_id, std::shared_ptr<const cached_tile>>> tiles;
 };
@@ -45,7 +48,20 @@ std::shared_ptr<const cached_tile> make_cached_tile(std::string body, std::uint6
 
 tile_service::tile_service(const config& settings, tile_store& store, render_pool& pool,
                            const tileset_versions& versions, metrics& counters)
-    : settings_(settings), store_(store), pool_(pool), versions_(versions), metrics_(counters) {}
+    : settings_(settings), store_(store), pool_(pool), versions_(versions), metrics_(counters) {
+  for (const auto& [name, tileset] : settings.tilesets) purges_[name] = 0;
+}
+
+void tile_service::discard_renders_in_flight(const std::string& tileset) { ++purges_.at(tileset); }
+
+void tile_service::note_database(bool reachable) {
+  if (!reachable && !database_down_.exchange(true)) {
+    spdlog::error("the PostGIS database is unreachable; tiles that need it get 503 until it returns, and cached "
+                  "tiles are still served");
+  } else if (reachable && database_down_.exchange(false)) {
+    spdlog::info("the PostGIS database is reachable again");
+  }
+}
 
 std::uint64_t tile_service::data_version(const std::string& tileset) const { return versions_.version(tileset); }
 
@@ -69,6 +85,10 @@ void tile_service::get_tile(const tile_request& request, callback done) {
   const bool first = renders_.join(coalescing_key, [done, requested_tile](const outcome_ptr& outcome) {
     if (outcome->overloaded) {
       done({tile_result::status::overloaded, nullptr, outcome->error});
+      return;
+    }
+    if (outcome->unavailable) {
+      done({tile_result::status::unavailable, nullptr, outcome->error});
       return;
     }
     if (!outcome->error.empty()) {
@@ -117,13 +137,17 @@ std::optional<cached_tile> tile_service::read_cache(const tile_key& key) {
 void tile_service::render(const tile_request& request, const std::string& coalescing_key) {
   const bool queued = pool_.try_submit([this, request, coalescing_key](render_context& context) {
     const auto started = std::chrono::steady_clock::now();
+    const std::uint64_t purges = purges_.at(request.tileset);
     outcome_ptr outcome = is_raster(request.format) ? render_raster(context, request) : render_vector(context, request);
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
     metrics_.observe_render(request.tileset, elapsed.count());
-    if (outcome->error.empty()) {
-      store(request, *outcome);
-    } else {
+    if (outcome->unavailable) {
+      note_database(false);
+    } else if (!outcome->error.empty()) {
       ++metrics_.render_failures;
+    } else {
+      if (settings_.postgis.configured) note_database(true);
+      if (purges == purges_.at(request.tileset)) store(request, *outcome);
     }
     renders_.complete(coalescing_key, outcome);
   });
@@ -147,9 +171,12 @@ tile_service::outcome_ptr tile_service::render_raster(render_context& context, c
       outcome->tiles.emplace_back(encoded.tile, make_cached_tile(std::move(encoded.bytes), version));
     }
   } catch (const std::exception& error) {
-    spdlog::error("render failed: tileset {} metatile {}/{}/{} size {}: {}", request.tileset, meta.z, meta.x, meta.y,
-                  meta.size, error.what());
-    outcome->error = error.what();
+    outcome->error = without_passwords(error.what());
+    outcome->unavailable = settings_.postgis.configured && !postgis_reachable();
+    if (!outcome->unavailable) {
+      spdlog::error("render failed: tileset {} metatile {}/{}/{} size {}: {}", request.tileset, meta.z, meta.x,
+                    meta.y, meta.size, outcome->error);
+    }
   }
   return outcome;
 }
@@ -163,9 +190,12 @@ tile_service::outcome_ptr tile_service::render_vector(render_context& context, c
     std::string body = pbf.empty() ? std::string{} : gzip_compress(pbf);
     outcome->tiles.emplace_back(request.tile, make_cached_tile(std::move(body), data_version(request.tileset)));
   } catch (const std::exception& error) {
-    spdlog::error("vector tile failed: tileset {} tile {}/{}/{}: {}", request.tileset, request.tile.z, request.tile.x,
-                  request.tile.y, error.what());
-    outcome->error = error.what();
+    outcome->error = without_passwords(error.what());
+    outcome->unavailable = settings_.postgis.configured && !postgis_reachable();
+    if (!outcome->unavailable) {
+      spdlog::error("vector tile failed: tileset {} tile {}/{}/{}: {}", request.tileset, request.tile.z,
+                    request.tile.x, request.tile.y, outcome->error);
+    }
   }
   return outcome;
 }

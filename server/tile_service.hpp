@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,7 +24,7 @@ struct tile_result {
     ok,          // tile contains the bytes (an empty body means a tile with no data)
     failed,      // the render failed; error gives the reason
     overloaded,  // the render queue is full; retry later
-    unavailable,  // a data file of the tileset is missing; retry later
+    unavailable,  // a data file or the database of the tileset is missing; retry later
   };
   status outcome = status::ok;
   std::shared_ptr<const cached_tile> tile;
@@ -49,6 +50,11 @@ class tile_service {
   // The data version that fresh tiles of the tileset were rendered from.
   std::uint64_t data_version(const std::string& tileset) const;
 
+  // Keeps renders of the tileset that are running now from storing their
+  // tiles, which may predate an edit whose tiles were just purged. They are
+  // still served to the requests waiting for them.
+  void discard_renders_in_flight(const std::string& tileset);
+
   // False while the last write to the cache failed (full or read-only).
   bool cache_writable() const { return cache_writable_; }
 
@@ -64,6 +70,9 @@ class tile_service {
   outcome_ptr render_vector(class render_context& context, const tile_request& request) const;
   void store(const tile_request& request, const render_outcome& outcome);
 
+  // Logs a database outage once, and its end once.
+  void note_database(bool reachable);
+
   const config& settings_;
   tile_store& store_;
   render_pool& pool_;
@@ -71,6 +80,10 @@ class tile_service {
   metrics& metrics_;
   coalescer<std::string, outcome_ptr> renders_;
   std::atomic<bool> cache_writable_{true};
+  std::atomic<bool> database_down_{false};
+  // Per tileset, counts calls to discard_renders_in_flight. A render stores
+  // its tiles only when the count did not change while it ran.
+  std::map<std::string, std::atomic<std::uint64_t>> purges_;
 };
 
 }  // namespace tuilerie

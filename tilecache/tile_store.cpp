@@ -421,24 +421,34 @@ std::int64_t tile_store::impl::find_eviction_cutoff(std::uint64_t count, std::ui
 std::uint64_t tile_store::purge(const std::string& tileset, int minzoom, int maxzoom,
                                 const std::optional<bbox>& lonlat) {
   check_purge_arguments(tileset, minzoom, maxzoom, lonlat);
-
   std::array<tile_range, max_zoom + 1> ranges{};
   if (lonlat) {
     for (int z = minzoom; z <= maxzoom; ++z) {
       ranges[static_cast<std::size_t>(z)] = tiles_covering(*lonlat, z);
     }
   }
+  const std::uint64_t deleted = purge_matching(tileset, [&](const tile_id& tile) {
+    if (tile.z < minzoom || tile.z > maxzoom) return false;
+    return !lonlat || is_in_range(ranges[static_cast<std::size_t>(tile.z)], tile);
+  });
+  const std::string box = lonlat ? fmt::format(" in the box {},{},{},{}", lonlat->minx, lonlat->miny,
+                                                lonlat->maxx, lonlat->maxy)
+                                  : std::string();
+  spdlog::debug("tile cache '{}': purged {} entries of tileset '{}' at zooms {} to {}{}",
+                impl_->options.path.string(), deleted, tileset, minzoom, maxzoom, box);
+  return deleted;
+}
 
+std::uint64_t tile_store::purge_matching(const std::string& tileset, const std::function<bool(const tile_id&)>& matches) {
+  if (tileset.empty() || tileset.find('\0') != std::string::npos) {
+    throw std::invalid_argument("invalid tileset name '" + tileset + "' to purge");
+  }
   const std::string prefix = tileset + '\0';
   sweep_request request;
   request.prefix = prefix;
   request.filter = [&](std::string_view key_bytes, std::string_view) {
     const auto key = decode_tile_key(key_bytes);
-    if (!key || key->tile.z < minzoom || key->tile.z > maxzoom) return sweep_decision::keep;
-    if (lonlat && !is_in_range(ranges[static_cast<std::size_t>(key->tile.z)], key->tile)) {
-      return sweep_decision::keep;
-    }
-    return sweep_decision::remove;
+    return key && matches(key->tile) ? sweep_decision::remove : sweep_decision::keep;
   };
   request.max_map_size = impl_->options.max_size_bytes;
 
@@ -448,11 +458,6 @@ std::uint64_t tile_store::purge(const std::string& tileset, int minzoom, int max
     throw cache_error(impl_->env.describe_error("purging tileset '" + tileset + "'", code) + " after deleting " +
                       std::to_string(deleted) + " entries");
   }
-  const std::string box = lonlat ? fmt::format(" in the box {},{},{},{}", lonlat->minx, lonlat->miny,
-                                                lonlat->maxx, lonlat->maxy)
-                                  : std::string();
-  spdlog::info("tile cache '{}': purged {} entries of tileset '{}' at zooms {} to {}{}",
-               impl_->options.path.string(), deleted, tileset, minzoom, maxzoom, box);
   return deleted;
 }
 

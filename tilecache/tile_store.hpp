@@ -123,6 +123,11 @@ class tile_store {
   std::uint64_t purge(const std::string& tileset, int minzoom, int maxzoom,
                       const std::optional<bbox>& lonlat = std::nullopt);
 
+  // Deletes a tileset's entries, in every format and scale, whose tile
+  // matches. One pass over the tileset's keys, however many areas the
+  // predicate tests. Throws like purge().
+  std::uint64_t purge_matching(const std::string& tileset, const std::function<bool(const tile_id&)>& matches);
+
   // Calls visit for each entry of a tileset, or of every tileset when the
   // name is empty, in key order: by tileset, format, scale, zoom, then Morton
   // code. Reads keys and headers only (bodies are neither copied nor hashed),

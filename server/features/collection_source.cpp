@@ -1,6 +1,8 @@
 // Opening, checking and describing the configured collections with GDAL/OGR.
 #include "server/features/collection_source.hpp"
 
+#include "render/mapnik_setup.hpp"
+
 #include <cpl_error.h>
 #include <spdlog/spdlog.h>
 
@@ -34,8 +36,11 @@ std::string last_gdal_error() {
   return message && *message ? message : "GDAL gave no detail";
 }
 
+thread_local std::uint64_t gdal_failures = 0;
+
 void log_gdal_error(CPLErr level, CPLErrorNum number, const char* message) {
   if (level == CE_Failure || level == CE_Fatal) {
+    ++gdal_failures;
     spdlog::warn("GDAL error {}: {}", number, message);
   } else {
     spdlog::debug("GDAL: {}", message);
@@ -45,6 +50,9 @@ void log_gdal_error(CPLErr level, CPLErrorNum number, const char* message) {
 GDALDatasetUniquePtr open_vector(const std::filesystem::path& source) {
   return GDALDatasetUniquePtr(GDALDataset::Open(source.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY));
 }
+
+// The source for messages and logs, without the password of a "PG:" string.
+std::string printable_source(const std::filesystem::path& source) { return without_passwords(source.string()); }
 
 std::string layer_names(GDALDataset& dataset) {
   std::string names;
@@ -115,7 +123,7 @@ class collection_checker {
     const quiet_gdal_errors quiet;
     dataset_ = open_vector(collection_.source);
     if (!dataset_) {
-      fail(".source", "GDAL cannot open " + collection_.source.string() + " as vector data (" +
+      fail(".source", "GDAL cannot open " + printable_source(collection_.source) + " as vector data (" +
                           last_gdal_error() +
                           "); give a GeoPackage, Shapefile, GeoJSON or other file that ogrinfo reads");
     }
@@ -147,11 +155,11 @@ class collection_checker {
 
   [[noreturn]] void fail_on_layer() const {
     if (collection_.layer.empty()) {
-      fail(".layer", "missing; " + collection_.source.string() + " holds " +
+      fail(".layer", "missing; " + printable_source(collection_.source) + " holds " +
                          std::to_string(dataset_->GetLayerCount()) + " layers (" + layer_names(*dataset_) +
                          "), so name the one to serve");
     }
-    fail(".layer", "no layer '" + collection_.layer + "' in " + collection_.source.string() + "; it holds " +
+    fail(".layer", "no layer '" + collection_.layer + "' in " + printable_source(collection_.source) + "; it holds " +
                        layer_names(*dataset_));
   }
 
@@ -164,7 +172,7 @@ class collection_checker {
     }
     if (!crs) {
       fail(".srs",
-           "missing: " + collection_.source.string() +
+           "missing: " + printable_source(collection_.source) +
                " declares no CRS (a Shapefile without its .prj file, for example), and Tuilerie never "
                "guesses one; set srs to the CRS of its coordinates, such as EPSG:2154 for Lambert-93");
     }
@@ -334,11 +342,11 @@ std::optional<time_interval> feature_time(OGRFeature& feature, const collection_
 open_collection::open_collection(const collection_description& description) : description_(description) {
   const auto& source = description.settings.source;
   dataset_ = open_vector(source);
-  if (!dataset_) throw std::runtime_error("GDAL cannot open " + source.string() + ": " + last_gdal_error());
+  if (!dataset_) throw std::runtime_error("GDAL cannot open " + printable_source(source) + ": " + last_gdal_error());
   layer_ = dataset_->GetLayerByName(description.layer_name.c_str());
-  if (!layer_) throw std::runtime_error("no layer '" + description.layer_name + "' in " + source.string());
+  if (!layer_) throw std::runtime_error("no layer '" + description.layer_name + "' in " + printable_source(source));
   const auto crs = resolve_source_crs(description.settings, *layer_);
-  if (!crs) throw std::runtime_error(source.string() + " no longer declares a CRS");
+  if (!crs) throw std::runtime_error(printable_source(source) + " no longer declares a CRS");
   source_crs_ = *crs;
   to_crs84_ = make_transformation(source_crs_, crs84_crs());
   from_crs84_ = make_transformation(crs84_crs(), source_crs_);
@@ -353,5 +361,11 @@ bool open_collection::from_crs84(OGRGeometry& geometry) {
 }
 
 void log_gdal_errors_on_this_thread() { CPLPushErrorHandler(log_gdal_error); }
+
+std::uint64_t gdal_failures_on_this_thread() { return gdal_failures; }
+
+bool is_database_source(const collection_settings& collection) {
+  return collection.source.native().starts_with("PG:");
+}
 
 }  // namespace tuilerie

@@ -10,6 +10,7 @@
 #include <ogr_spatialref.h>
 #include <ogrsf_frmts.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,5 +100,13 @@ class open_collection {
 // Sends the GDAL errors of the calling thread to the server log for the rest
 // of the thread's life. Without it, GDAL writes them to stderr.
 void log_gdal_errors_on_this_thread();
+
+// The GDAL failures that the calling thread has logged since
+// log_gdal_errors_on_this_thread(). A database read that loses its
+// connection ends its features early with such a failure, not an exception.
+std::uint64_t gdal_failures_on_this_thread();
+
+// Whether the collection reads a PostGIS database ("PG:" source).
+bool is_database_source(const collection_settings& collection);
 
 }  // namespace tuilerie

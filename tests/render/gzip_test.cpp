@@ -75,7 +75,7 @@ TEST(Gzip, OutputHasGzipMagic) {
 }
 
 TEST(Gzip, GzipToolReadsOutput) {
-  if (std::system("gzip --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "the gzip tool is not installed";
+  if (std::system("gzip --version > /dev/null 2>&1") != 0) GTEST_FAIL() << "the gzip tool is not installed";
   const gzip_tool_files files;
   const std::string data = mixed_bytes(200000) + std::string(50000, 'z');
   write_bytes(files.file("tile.gz"), gzip_compress(data));
@@ -83,7 +83,7 @@ TEST(Gzip, GzipToolReadsOutput) {
 }
 
 TEST(Gzip, ReadsGzipToolOutput) {
-  if (std::system("gzip --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "the gzip tool is not installed";
+  if (std::system("gzip --version > /dev/null 2>&1") != 0) GTEST_FAIL() << "the gzip tool is not installed";
   const gzip_tool_files files;
   const std::string data = mixed_bytes(200000) + std::string(50000, 'z');
   write_bytes(files.file("tile"), data);

@@ -69,10 +69,10 @@ class FloodFidelity : public ::testing::TestWithParam<int> {
 
   void SetUp() override {
     if (!std::filesystem::exists(source_path(flood_file))) {
-      GTEST_SKIP() << source_path(flood_file) << " is missing; the sample data of data/README.md is needed";
+      GTEST_FAIL() << source_path(flood_file) << " is missing; the sample data of data/README.md is needed";
     }
     if (const auto missing = node_decoder_missing())
-      GTEST_SKIP() << "JavaScript MVT decoder unavailable: " << *missing;
+      GTEST_FAIL() << "JavaScript MVT decoder unavailable: " << *missing;
   }
 
   temporary_directory directory_;

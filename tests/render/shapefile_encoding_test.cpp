@@ -105,7 +105,7 @@ class ShapefileTiles : public ShapefileEncoding {
  protected:
   void SetUp() override {
     if (const auto missing = node_decoder_missing()) {
-      GTEST_SKIP() << "JavaScript MVT decoder unavailable: " << *missing;
+      GTEST_FAIL() << "JavaScript MVT decoder unavailable: " << *missing;
     }
   }
 };

@@ -75,7 +75,7 @@ class VectorTileRenderer : public ::testing::Test {
 
   void SetUp() override {
     if (const auto missing = node_decoder_missing())
-      GTEST_SKIP() << "JavaScript MVT decoder unavailable: " << *missing;
+      GTEST_FAIL() << "JavaScript MVT decoder unavailable: " << *missing;
   }
 
   static std::unique_ptr<mapnik::Map> cases_map() {

@@ -296,6 +296,23 @@ TEST(Faults, FullCacheStillServesAndHealthSaysDegraded) {
   EXPECT_EQ(server.get("/tiles/communes/11/1035/709@2x.png").status, 200u) << "served again, rendered again";
 }
 
+TEST(Faults, UnusableCacheDirectoryStillServesAndHealthSaysDegraded) {
+  // A path under a regular file cannot be created, even by root, for whom a read-only
+  // directory would still be writable.
+  EditableTileset tileset;
+  const fs::path blocker = tileset.config().parent_path() / "not-a-directory";
+  std::ofstream(blocker) << "a file where the cache directory should be\n";
+  server_process server(tileset.config(), blocker / "cache");
+  const auto tile = server.get("/tiles/communes/9/258/177.png");
+  EXPECT_EQ(tile.status, 200u);
+  EXPECT_FALSE(tile.body.empty());
+  EXPECT_EQ(server.get("/tiles/communes/9/258/177.png").status, 200u);
+  const auto health = nlohmann::json::parse(server.get("/health").body);
+  EXPECT_EQ(health["status"], "degraded");
+  EXPECT_EQ(health["cache"]["temporary"], true);
+  EXPECT_EQ(metric_value(server.get("/metrics").body, "tuilerie_cache_fallback"), 1);
+}
+
 TEST(Limits, ConnectionsBeyondMaximumGet503) {
   EditableTileset tileset("", "  limits:\n    max_connections: 2\n");
   server_process server(tileset.config());

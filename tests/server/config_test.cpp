@@ -126,6 +126,46 @@ TEST(Config, RenderTimeoutTakesFractionsOfASecond) {
   EXPECT_NE(message.find("from 0.01 to 3600"), std::string::npos) << message;
 }
 
+TEST(Config, PostgisSectionIsRead) {
+  const config loaded = parse_config(
+      "postgis:\n  host: db.example\n  port: 5433\n  dbname: sig\n  user: tuilerie\n  pool_size: 4\n"
+      "  statement_timeout_ms: 5000\n  changes_channel: tuilerie_changes\n" +
+          minimal_tileset("    postgis_tables: [flood.zone_alea]\n"),
+      config_file);
+  EXPECT_TRUE(loaded.postgis.configured);
+  EXPECT_EQ(loaded.postgis.host, "db.example");
+  EXPECT_EQ(loaded.postgis.port, 5433);
+  EXPECT_EQ(loaded.postgis.pool_size, 4u);
+  EXPECT_EQ(loaded.postgis.statement_timeout_ms, 5000u);
+  EXPECT_EQ(loaded.postgis.changes_poll_seconds, 30u);
+  EXPECT_EQ(loaded.tilesets.at("flood").postgis_tables, std::vector<std::string>{"flood.zone_alea"});
+  EXPECT_FALSE(parse_config(minimal_tileset(), config_file).postgis.configured);
+}
+
+TEST(Config, InvalidPostgisValuesAreRejected) {
+  auto error_with = [](const std::string& postgis, const std::string& tileset_extra = "") {
+    return error_of("postgis:\n" + postgis + minimal_tileset(tileset_extra));
+  };
+  const std::string password = error_with("  password: secret\n");
+  EXPECT_NE(password.find("postgis.password"), std::string::npos) << password;
+  EXPECT_NE(password.find("PGPASSWORD"), std::string::npos) << password;
+  EXPECT_EQ(password.find("secret"), std::string::npos) << "the message must not repeat the password";
+  EXPECT_NE(error_with("  port: 70000\n").find("postgis.port"), std::string::npos);
+  EXPECT_NE(error_with("  changes_channel: Bad-Name\n").find("postgis.changes_channel"), std::string::npos);
+  EXPECT_NE(error_with("  host: x\n", "    postgis_tables: [zone_alea]\n").find("schema.table"), std::string::npos);
+  const std::string no_channel = error_with("  host: x\n", "    postgis_tables: [flood.zone_alea]\n");
+  EXPECT_NE(no_channel.find("tilesets.flood.postgis_tables"), std::string::npos) << no_channel;
+  EXPECT_NE(no_channel.find("postgis.changes_channel"), std::string::npos) << no_channel;
+}
+
+TEST(Config, DatabaseCollectionSourceIsNotAPath) {
+  const config loaded = parse_config(minimal_tileset() +
+                                         "collections:\n  zones:\n    source: 'PG:dbname=sig'\n"
+                                         "    layer: flood.zone_alea\n",
+                                     config_file);
+  EXPECT_EQ(loaded.collections.at("zones").source.string(), "PG:dbname=sig");
+}
+
 TEST(Config, InvalidYamlReportsLine) {
   const std::string message = error_of("tilesets:\n  flood: [unclosed\n");
   EXPECT_NE(message.find("invalid YAML"), std::string::npos) << message;

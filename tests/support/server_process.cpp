@@ -8,6 +8,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,8 +81,13 @@ server_process::server_process(const std::filesystem::path& config_file, std::fi
 
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+  const pid_t test_pid = getpid();
   pid_ = fork();
   if (pid_ == 0) {
+    // A test that crashes must not leave its server running: the server would hold ctest's output
+    // pipe open, and ctest would wait for it until its timeout.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != test_pid) _exit(127);  // the test died before prctl took effect
     dup2(pipe_fds[1], STDOUT_FILENO);
     close(pipe_fds[0]);
     close(pipe_fds[1]);

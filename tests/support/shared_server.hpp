@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
 
 namespace tuilerie::testing {
 
@@ -17,10 +18,22 @@ inline std::filesystem::path test_config_file() {
 
 class shared_server_test : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { server = std::make_unique<server_process>(test_config_file()); }
+  // A server that does not start fails every test of the suite with the reason, rather than
+  // crashing on a null server or passing unseen.
+  static void SetUpTestSuite() {
+    try {
+      server = std::make_unique<server_process>(test_config_file());
+    } catch (const std::exception& error) {
+      start_error = error.what();
+    }
+  }
   static void TearDownTestSuite() { server.reset(); }
+  void SetUp() override {
+    if (!server) GTEST_FAIL() << "the shared server did not start: " << start_error;
+  }
 
   static inline std::unique_ptr<server_process> server;
+  static inline std::string start_error;
 };
 
 }  // namespace tuilerie::testing

@@ -65,7 +65,7 @@ server_process* MapLibreStyles::server_ = nullptr;
 
 TEST_F(MapLibreStyles, EveryVectorTilesetHasValidStyle) {
   const auto node = find_in_path("node");
-  if (node.empty()) GTEST_SKIP() << "node is not installed (Debian package nodejs)";
+  if (node.empty()) GTEST_FAIL() << "node is not installed (Debian package nodejs; scripts/install-deps.sh)";
   const auto names = vector_tilesets();
   ASSERT_FALSE(names.empty());
   const auto directory = output_dir;

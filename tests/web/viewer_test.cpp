@@ -106,8 +106,10 @@ class Viewer : public ::testing::Test {
   }
 
   void SetUp() override {
-    if (node_.empty()) GTEST_SKIP() << "node is not installed (Debian package nodejs)";
-    if (!std::filesystem::exists(chromium)) GTEST_SKIP() << chromium << " is missing (Debian package chromium)";
+    if (node_.empty()) GTEST_FAIL() << "node is not installed (Debian package nodejs; scripts/install-deps.sh)";
+    if (!std::filesystem::exists(chromium)) {
+      GTEST_FAIL() << chromium << " is missing (Debian package chromium; scripts/install-deps.sh)";
+    }
   }
 
   // Runs viewer-check.mjs with the arguments after the URL and screenshot path, and reads its
