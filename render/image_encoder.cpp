@@ -4,6 +4,7 @@
 #include <mapnik/image_util.hpp>
 #include <vips/vips8>
 
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -70,11 +71,16 @@ std::string encode_tile_image(const mapnik::image_view_rgba8& view, tile_format 
 }
 
 bool is_fully_transparent(const mapnik::image_view_rgba8& view) {
-  for (std::size_t row = 0; row < view.height(); ++row) {
+  // The sizes are read once: Mapnik's accessors are not inlined, and calling them per pixel took
+  // a tenth of a cold raster seed (perf, docs/benchmarks.md). OR-ing whole pixels lets the
+  // compiler vectorize the row, and the top byte of the result is the OR of the alphas.
+  const std::size_t width = view.width();
+  const std::size_t height = view.height();
+  for (std::size_t row = 0; row < height; ++row) {
     const auto* pixels = view.get_row(row);
-    for (std::size_t column = 0; column < view.width(); ++column) {
-      if ((pixels[column] >> 24) != 0) return false;
-    }
+    std::uint32_t any = 0;
+    for (std::size_t column = 0; column < width; ++column) any |= pixels[column];
+    if ((any >> 24) != 0) return false;
   }
   return true;
 }
