@@ -11,8 +11,8 @@
 namespace tuilerie {
 namespace {
 
-// A 64 x 64 image: colour without alpha everywhere, as a premultiplied image never holds but a
-// check reading the colour bytes would see.
+// A 64 x 64 image: colour without alpha everywhere. A premultiplied image never has such pixels, but a
+// check that read the colour bytes would call them visible.
 mapnik::image_rgba8 coloured_but_transparent() {
   mapnik::image_rgba8 image(64, 64);
   for (std::size_t y = 0; y < 64; ++y) {
