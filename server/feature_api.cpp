@@ -200,7 +200,9 @@ struct feature_api::impl {
     try {
       return work(worker);
     } catch (const api_error& error) {
-      return json_error(error.status(), error.what());
+      auto response = json_error(error.status(), error.what());
+      if (error.status() == http::status::service_unavailable) response.set(http::field::retry_after, "5");
+      return response;
     } catch (const std::exception& error) {
       spdlog::error("feature request failed: {}", error.what());
       return json_error(http::status::internal_server_error,

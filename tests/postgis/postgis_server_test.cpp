@@ -524,7 +524,9 @@ TEST_F(PostgisServer, DatabaseOutageGives503AndEndsWithoutRestart) {
   EXPECT_EQ(cold.status, 503u) << cold.body;
   EXPECT_FALSE(cold.header("retry-after").empty());
   EXPECT_EQ(server.get("/tiles/flood_pg/12/2113/1472.mvt").status, 503u);
-  EXPECT_EQ(server.get("/ogc/collections/flood_hazard_pg/items?limit=1").status, 503u);
+  const auto items = server.get("/ogc/collections/flood_hazard_pg/items?limit=1");
+  EXPECT_EQ(items.status, 503u);
+  EXPECT_EQ(items.header("retry-after"), "5");
   EXPECT_EQ(server.get("/query?lon=5.7655&lat=45.0588").status, 503u)
       << "an empty answer would say the address is outside every flood zone";
   EXPECT_EQ(server.get("/tiles/flood/11/1056/736.png").status, 200u) << "file-backed tilesets keep working";
