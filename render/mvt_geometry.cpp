@@ -295,27 +295,44 @@ void read_geos_polygons(const GEOSGeometry* geometry, std::vector<tile_polygon>&
   polygons.push_back(std::move(polygon));
 }
 
-// Clips to the box. Returns null when GEOS fails, which it may do for invalid input.
-geos_geometry clip_to_box(const GEOSGeometry* geometry, const bg_box& box) {
-  return geos_geometry(GEOSClipByRect_r(geos_handle(), geometry, box.min_corner().x(), box.min_corner().y(),
-                                        box.max_corner().x(), box.max_corner().y()));
+// Whether the bounding box of the polygon's exterior ring meets the box. A polygon that does not
+// adds nothing inside the box, even once made valid: make-valid keeps a polygon within its exterior,
+// and its holes only take area away.
+bool exterior_meets(const tile_coord_polygon& polygon, const bg_box& box) {
+  if (polygon.exterior.empty()) return false;
+  double min_x = polygon.exterior.front().x, max_x = min_x;
+  double min_y = polygon.exterior.front().y, max_y = min_y;
+  for (const tile_coord& point : polygon.exterior) {
+    min_x = std::min(min_x, point.x);
+    max_x = std::max(max_x, point.x);
+    min_y = std::min(min_y, point.y);
+    max_y = std::max(max_y, point.y);
+  }
+  return max_x >= box.min_corner().x() && min_x <= box.max_corner().x() && max_y >= box.min_corner().y() &&
+         min_y <= box.max_corner().y();
 }
 
-// The GEOS path: clip, make-valid, clip again, simplify without changing the topology, and
-// snap-round to the unit grid, whose output geos_c.h documents as always valid
-// (GEOS_PREC_VALID_OUTPUT). The first clip makes the repair cost that of the part in the tile,
-// not of the whole source polygon. Make-valid then repairs what the clip of an invalid input left,
-// and when that clip fails, the whole input is repaired. Returns nothing when a GEOS step fails.
+// The GEOS path, from the unclipped input: make-valid, clip, simplify without changing the topology,
+// and snap-round to the unit grid, whose output geos_c.h documents as always valid
+// (GEOS_PREC_VALID_OUTPUT). Parts far from the tile are left out first, so a feature's repair costs
+// what its parts near the tile cost. The input is not clipped before make-valid: GEOS 3.11's
+// GEOSClipByRect leaks memory on some invalid input (fuzz/regressions/mvt_geometry-clip-invalid-leak.txt).
+// Returns nothing when a GEOS step fails.
 std::optional<std::vector<tile_polygon>> repair_with_geos(const std::vector<tile_coord_polygon>& polygons,
                                                           const tile_geometry_settings& settings) {
   GEOSContextHandle_t handle = geos_handle();
-  const geos_geometry source = make_geos_multipolygon(polygons);
-  if (!source) return std::nullopt;
   const bg_box box = buffered_tile(settings);
-  const geos_geometry near_tile = clip_to_box(source.get(), box);
-  const geos_geometry valid = make_valid(near_tile ? near_tile.get() : source.get());
+  std::vector<tile_coord_polygon> near_tile;
+  for (const tile_coord_polygon& polygon : polygons) {
+    if (exterior_meets(polygon, box)) near_tile.push_back(polygon);
+  }
+  if (near_tile.empty()) return std::vector<tile_polygon>{};
+  const geos_geometry source = make_geos_multipolygon(near_tile);
+  if (!source) return std::nullopt;
+  const geos_geometry valid = make_valid(source.get());
   if (!valid) return std::nullopt;
-  geos_geometry clipped = clip_to_box(valid.get(), box);
+  geos_geometry clipped(GEOSClipByRect_r(handle, valid.get(), box.min_corner().x(), box.min_corner().y(),
+                                         box.max_corner().x(), box.max_corner().y()));
   if (!clipped) return std::nullopt;
   if (settings.simplify > 0) {
     clipped.reset(GEOSTopologyPreserveSimplify_r(handle, clipped.get(), settings.simplify));
