@@ -150,7 +150,7 @@ def run_timed(command, seconds, log_path=None, **kwargs):
 def fetch_all(port, paths, headers=None, save_dir=None, suffix=""):
     """GET every path on one keep-alive connection; return a {status: count} map.
 
-    With SAVE_DIR, the body of each 200 answer to a path ending in z/x/y+SUFFIX is written to
+    With SAVE_DIR, the body of each 200 response to a path ending in z/x/y+SUFFIX is written to
     SAVE_DIR/z/x/y+SUFFIX, which is the layout nginx and other static servers serve.
     """
     statuses = {}

@@ -6,7 +6,7 @@ in use. 236 connections request warm PNG and MVT tiles of the communes tileset. 
 feature API: OGC API - Features items in a random box, and /query at a random point. 4 request cold
 PNG and MVT tiles of the overview tileset at z13-16 all over the Loiret. One wrk on all 256 connections would
 leave nearly every connection waiting on a cold render, because wrk sends the next request only
-when the previous one is answered.
+when the response to the previous one has arrived.
 
 Errors are HTTP statuses other than 2xx, 3xx and 404, plus socket errors and wrk timeouts (10 s).
 RSS growth compares the last sample with the first one after the warm-up (the first fifth of the

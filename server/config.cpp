@@ -223,6 +223,7 @@ postgis_settings read_postgis(const config_reader& reader, const YAML::Node& nod
                              {"host", "port", "dbname", "user", "pool_size", "statement_timeout_ms",
                               "connect_timeout_seconds", "changes_channel", "changes_poll_seconds"});
   postgis.configured = true;
+
   if (node["host"]) postgis.host = reader.string(node["host"], "postgis.host");
   if (node["port"]) postgis.port = static_cast<std::uint16_t>(reader.integer(node["port"], "postgis.port", 1, 65535));
   if (node["dbname"]) postgis.dbname = reader.string(node["dbname"], "postgis.dbname");
@@ -230,6 +231,7 @@ postgis_settings read_postgis(const config_reader& reader, const YAML::Node& nod
   if (node["pool_size"]) {
     postgis.pool_size = static_cast<unsigned>(reader.integer(node["pool_size"], "postgis.pool_size", 1, 256));
   }
+
   if (node["statement_timeout_ms"]) {
     postgis.statement_timeout_ms = static_cast<std::uint32_t>(
         reader.integer(node["statement_timeout_ms"], "postgis.statement_timeout_ms", 0, 3600000));
@@ -238,6 +240,7 @@ postgis_settings read_postgis(const config_reader& reader, const YAML::Node& nod
     postgis.connect_timeout_seconds = static_cast<std::uint32_t>(
         reader.integer(node["connect_timeout_seconds"], "postgis.connect_timeout_seconds", 1, 600));
   }
+
   if (node["changes_channel"]) {
     postgis.changes_channel = reader.string(node["changes_channel"], "postgis.changes_channel");
     const bool valid = !postgis.changes_channel.empty() && postgis.changes_channel.size() <= 63 &&

@@ -177,8 +177,8 @@ struct feature_api::impl {
       const auto failures = gdal_failures_on_this_thread();
       auto response = respond_safely(work, worker);
       if (gdal_failures_on_this_thread() != failures && close_database_collections(worker)) {
-        // The features read may be incomplete: an empty answer to "is my
-        // address in a flood zone" must never pass for a "no".
+        // The features read may be incomplete. An empty list in reply to "is my
+        // address in a flood zone" would read as a "no".
         response = json_error(http::status::service_unavailable,
                               "the database of a collection is unavailable at the moment; retry later");
         response.set(http::field::retry_after, "5");

@@ -88,9 +88,9 @@ TEST(SeedCrash, SigkillLeavesOnlyWholeEntries) {
     SCOPED_TRACE("round " + std::to_string(round) + ", killed after " + std::to_string(delay) + " ms");
     check_every_entry(cache, decoded_etags);
     if (::testing::Test::HasFatalFailure()) return;
-    // Each seed resumes where the last one stopped, so on a fast machine one
-    // may finish before its kill; the cache is then complete and further
-    // kills would land on an idle seed.
+    // Each seed resumes where the last one stopped, so on a fast machine one may
+    // finish before its kill. The cache is then complete, and later kills would
+    // only hit a seed with nothing left to do.
     if (result.signal == 0) break;
   }
   EXPECT_GE(killed_while_running, 3) << "seeds must be killed while they render and store";

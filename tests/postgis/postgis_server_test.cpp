@@ -302,8 +302,8 @@ class nginx_proxy {
     return ntohs(address.sin_port);
   }
 
-  // Starts nginx in the foreground. Its output goes to /dev/null, so that it never holds ctest's
-  // output pipe open, and it gets SIGTERM if the test process dies first.
+  // Starts nginx in the foreground. Its output goes to /dev/null, so that it never keeps ctest's
+  // output pipe open. It gets SIGTERM if the test process dies first.
   void start() {
     const std::string path = directory_.string();
     const std::string config = (directory_ / "nginx.conf").string();
@@ -482,7 +482,7 @@ TEST_F(PostgisServer, EditPurgesTheTilesItTouchesOnly) {
   EXPECT_EQ(renders_of(server, "flood_pg"), renders) << "the far tile was still cached";
 }
 
-TEST_F(PostgisServer, EditsReachEveryServerAndSurviveARestart) {
+TEST_F(PostgisServer, EditsReachServersAndRestarts) {
   edited_table table(database_);
   postgis_setup setup(database_, table.name());
   const fs::path shared_cache = setup.directory() / "cache";
@@ -507,7 +507,7 @@ TEST_F(PostgisServer, EditsReachEveryServerAndSurviveARestart) {
       << "the tile shows the zone as 'fort' again";
 }
 
-TEST_F(PostgisServer, DatabaseOutageGives503AndEndsWithoutRestart) {
+TEST_F(PostgisServer, OutageGives503ThenRecovers) {
   // A role of this test's own, so that locking it out leaves the tests running beside it alone.
   const std::string role = "tuilerie_outage_" + std::to_string(::getpid());
   run_sql(database_, "DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role + " LOGIN SUPERUSER;");
@@ -545,7 +545,7 @@ TEST_F(PostgisServer, DatabaseOutageGives503AndEndsWithoutRestart) {
   run_sql(database_, "DROP ROLE IF EXISTS " + role + ";");
 }
 
-TEST_F(PostgisServer, TwoInstancesBehindNginxServeTheEdit) {
+TEST_F(PostgisServer, NginxServesEditAfterMaxAge) {
   edited_table table(database_);
   constexpr int max_age_seconds = 3;
   postgis_setup setup(database_, table.name(), "",

@@ -296,9 +296,9 @@ TEST(Faults, FullCacheStillServesAndHealthSaysDegraded) {
   EXPECT_EQ(server.get("/tiles/communes/11/1035/709@2x.png").status, 200u) << "served again, rendered again";
 }
 
-TEST(Faults, UnusableCacheDirectoryStillServesAndHealthSaysDegraded) {
-  // A path under a regular file cannot be created, even by root, for whom a read-only
-  // directory would still be writable.
+TEST(Faults, UnusableCacheDirectoryFallsBack) {
+  // A path under a regular file cannot be created, even by root. A read-only directory would not
+  // do, because root can still write to it.
   EditableTileset tileset;
   const fs::path blocker = tileset.config().parent_path() / "not-a-directory";
   std::ofstream(blocker) << "a file where the cache directory should be\n";
