@@ -19,6 +19,15 @@ namespace {
 
 std::once_flag plugins_registered;
 std::atomic<unsigned> postgis_pool_size{0};
+// Mapnik's own max_size when a postgis datasource sets none.
+constexpr unsigned mapnik_default_pool_size = 10;
+std::atomic<unsigned> largest_postgis_pool{0};
+
+void note_pool_size(unsigned size) {
+  unsigned largest = largest_postgis_pool;
+  while (size > largest && !largest_postgis_pool.compare_exchange_weak(largest, size)) {
+  }
+}
 
 void register_plugins() {
   const std::string directory = TUILERIE_MAPNIK_INPUT_PLUGINS;
@@ -45,10 +54,18 @@ void register_fonts(const std::vector<std::filesystem::path>& font_directories) 
 // Creates the layer's datasource again with max_size set, when it is a
 // postgis one that leaves it to Mapnik's default.
 void size_postgis_pool(mapnik::layer& layer, const std::filesystem::path& style_file) {
-  const unsigned size = postgis_pool_size;
-  if (size == 0 || !layer.datasource()) return;
+  if (!layer.datasource()) return;
   mapnik::parameters params = layer.datasource()->params();
-  if (params.get<std::string>("type").value_or("") != "postgis" || params.get<std::string>("max_size")) return;
+  if (params.get<std::string>("type").value_or("") != "postgis") return;
+  // A pool grows to the largest max_size of the layers sharing it.
+  note_pool_size(mapnik_default_pool_size);
+  if (const auto own = params.get<mapnik::value_integer>("max_size")) {
+    note_pool_size(static_cast<unsigned>(std::max<mapnik::value_integer>(*own, 0)));
+    return;
+  }
+  const unsigned size = postgis_pool_size;
+  if (size == 0) return;
+  note_pool_size(size);
   params["max_size"] = std::to_string(size);
   try {
     layer.set_datasource(mapnik::datasource_cache::instance().create(params));
@@ -65,6 +82,8 @@ std::string without_passwords(const std::string& text) {
 }
 
 void set_postgis_pool_size(unsigned connections) { postgis_pool_size = connections; }
+
+unsigned largest_postgis_pool_size() { return largest_postgis_pool; }
 
 void setup_mapnik(const std::vector<std::filesystem::path>& font_directories) {
   std::call_once(plugins_registered, register_plugins);

@@ -39,6 +39,10 @@ std::vector<std::filesystem::path> default_font_directories();
 // connection settings; call before loading styles.
 void set_postgis_pool_size(unsigned connections);
 
+// The maximum number of connections of one Mapnik PostGIS pool, over the styles
+// loaded so far; 0 when none reads PostGIS.
+unsigned largest_postgis_pool_size();
+
 // Loads a Mapnik XML style in strict mode into a new map whose size is one
 // tile of 256 px. Throws style_error naming the file.
 std::unique_ptr<mapnik::Map> load_style(const std::filesystem::path& style_file);

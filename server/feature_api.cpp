@@ -174,22 +174,33 @@ struct feature_api::impl {
         log_gdal_errors_on_this_thread();
         workers[worker].logs_gdal_errors = true;
       }
-      const auto failures = gdal_failures_on_this_thread();
-      auto response = respond_safely(work, worker);
-      if (gdal_failures_on_this_thread() != failures && close_database_collections(worker)) {
-        // The features read may be incomplete. An empty list in reply to "is my
-        // address in a flood zone" would read as a "no".
-        response = json_error(http::status::service_unavailable,
-                              "the database of a collection is unavailable at the moment; retry later");
-        response.set(http::field::retry_after, "5");
-      }
-      (*shared_send)(std::move(response));
+      (*shared_send)(respond_with_fresh_connection_on_failure(work, worker));
     });
     if (!queued) {
       auto response =
           json_error(http::status::service_unavailable, "the server is busy reading features; retry shortly");
       response.set(http::field::retry_after, "1");
       (*shared_send)(std::move(response));
+    }
+  }
+
+  // A read that made GDAL report errors on a database collection may be
+  // incomplete, and an empty list in reply to "is my address in a flood zone"
+  // would read as a "no". The worker's connection may only be one the database
+  // closed while the worker was idle (a restart, an outage now over), so the
+  // read is tried once more on a new connection before the 503.
+  http_response respond_with_fresh_connection_on_failure(const std::function<http_response(std::size_t)>& work,
+                                                         std::size_t worker) {
+    for (int attempt = 1;; ++attempt) {
+      const auto failures = gdal_failures_on_this_thread();
+      auto response = respond_safely(work, worker);
+      if (gdal_failures_on_this_thread() == failures || !close_database_collections(worker)) return response;
+      if (attempt == 2) {
+        response = json_error(http::status::service_unavailable,
+                              "the database of a collection is unavailable at the moment; retry later");
+        response.set(http::field::retry_after, "5");
+        return response;
+      }
     }
   }
 

@@ -124,6 +124,15 @@ bool postgis_reachable() {
   return connection && PQstatus(connection.get()) == CONNECTION_OK;
 }
 
+bool is_lost_connection(std::string_view error) {
+  static constexpr std::string_view phrases[] = {
+      "server closed the connection unexpectedly", "no connection to the server",
+      "could not send data to server",            "could not receive data from server",
+      "SSL SYSCALL error",                         "SSL connection has been closed unexpectedly"};
+  return std::any_of(std::begin(phrases), std::end(phrases),
+                     [error](std::string_view phrase) { return error.find(phrase) != std::string_view::npos; });
+}
+
 std::vector<std::string> tilesets_reading(const config& settings, const std::string& table) {
   std::vector<std::string> names;
   for (const auto& [name, tileset] : settings.tilesets) {

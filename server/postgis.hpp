@@ -12,6 +12,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -28,6 +29,12 @@ void apply_postgis_environment(const postgis_settings& postgis);
 // Whether a new connection to the database succeeds within the connect
 // timeout. Tells a database outage (503) from a broken query (500).
 bool postgis_reachable();
+
+// Whether an error message reports that the database ended the connection the
+// query ran on (a restart, pg_terminate_backend, an idle timeout), rather than
+// that the query itself failed. The phrases are libpq's own, and they stay in
+// English because the process never leaves the C locale.
+bool is_lost_connection(std::string_view error);
 
 // One row of tuilerie.changes: a table's edited rows' box in degrees.
 struct table_change {

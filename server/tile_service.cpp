@@ -160,6 +160,23 @@ void tile_service::render(const tile_request& request, const std::string& coales
   }
 }
 
+template <typename Render>
+auto tile_service::with_reconnection(Render render) const {
+  // Mapnik's PostGIS pool lends a pooled connection without checking that
+  // the server still has it open. A query on a connection the server ended fails
+  // and marks it bad, and the pool drops it at the next loan; there may be
+  // one such connection per pool slot, hence the bound.
+  const unsigned attempts = largest_postgis_pool_size() + 1;
+  for (unsigned attempt = 1;; ++attempt) {
+    try {
+      return render();
+    } catch (const std::exception& error) {
+      if (attempt >= attempts || !is_lost_connection(error.what())) throw;
+      spdlog::info("a pooled PostGIS connection was closed by the server; rendering again on another one");
+    }
+  }
+}
+
 tile_service::outcome_ptr tile_service::render_raster(render_context& context, const tile_request& request) const {
   auto outcome = std::make_shared<render_outcome>();
   const tileset_settings& tileset = settings_.tilesets.at(request.tileset);
@@ -167,7 +184,9 @@ tile_service::outcome_ptr tile_service::render_raster(render_context& context, c
   try {
     const raster_options options{request.format, request.scale, tileset.buffer};
     const std::uint64_t version = data_version(request.tileset);
-    for (auto& encoded : render_raster_metatile(context.map(request.tileset), meta, options)) {
+    auto encoded_tiles =
+        with_reconnection([&] { return render_raster_metatile(context.map(request.tileset), meta, options); });
+    for (auto& encoded : encoded_tiles) {
       outcome->tiles.emplace_back(encoded.tile, make_cached_tile(std::move(encoded.bytes), version));
     }
   } catch (const std::exception& error) {
@@ -185,7 +204,8 @@ tile_service::outcome_ptr tile_service::render_vector(render_context& context, c
   auto outcome = std::make_shared<render_outcome>();
   const tileset_settings& tileset = settings_.tilesets.at(request.tileset);
   try {
-    const std::string pbf = render_vector_tile(context.map(request.tileset), request.tile, tileset.vector);
+    const std::string pbf = with_reconnection(
+        [&] { return render_vector_tile(context.map(request.tileset), request.tile, tileset.vector); });
     // Stored compressed: most clients accept gzip, and the rest get it inflated.
     std::string body = pbf.empty() ? std::string{} : gzip_compress(pbf);
     outcome->tiles.emplace_back(request.tile, make_cached_tile(std::move(body), data_version(request.tileset)));

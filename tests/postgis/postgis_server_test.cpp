@@ -124,9 +124,10 @@ std::string flood_tileset(const std::string& name, const fs::path& style, const 
 // PostGIS (zones from `zones_table`), and the two collections of the zones.
 class postgis_setup {
  public:
-  // pg_tileset_extra is YAML added to the flood_pg tileset's keys.
+  // pg_tileset_extra is YAML added to the flood_pg tileset's keys, top_level_extra YAML added at the end.
   explicit postgis_setup(const test_database& database, const std::string& zones_table = "flood.zone_alea",
-                         const std::string& user = "", const std::string& pg_tileset_extra = "") {
+                         const std::string& user = "", const std::string& pg_tileset_extra = "",
+                         const std::string& top_level_extra = "") {
     std::string pattern = (fs::temp_directory_path() / "tuilerie-postgis-test-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp " + pattern);
     directory_ = pattern;
@@ -147,7 +148,7 @@ class postgis_setup {
                    "\n    layer: zone_alea\n    queryables: [nivalea]\n    point_query: true\n"
                    "  flood_hazard_pg:\n"
                    "    source: \"PG:\"\n    layer: " + zones_table + "\n    queryables: [nivalea]\n"
-                   "    point_query: true\n");
+                   "    point_query: true\n" + top_level_extra);
   }
   ~postgis_setup() {
     std::error_code ignored;
@@ -541,6 +542,27 @@ TEST_F(PostgisServer, OutageGives503ThenRecovers) {
   EXPECT_EQ(server.get("/ogc/collections/flood_hazard_pg/items?limit=1").status, 200u);
   EXPECT_EQ(server.get("/query?lon=5.7655&lat=45.0588").status, 200u);
   EXPECT_TRUE(server.alive());
+  server.stop();
+  run_sql(database_, "DROP ROLE IF EXISTS " + role + ";");
+}
+
+TEST_F(PostgisServer, ClosedConnectionsAreReopened) {
+  // What a database restart does to the connections that an idle server keeps open.
+  const std::string role = "tuilerie_reconnect_" + std::to_string(::getpid());
+  run_sql(database_, "DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role + " LOGIN SUPERUSER;");
+  postgis_setup setup(database_, "flood.zone_alea", role, "", "ogc:\n  threads: 1\n");
+  server_process server(setup.config());
+  const std::string items = "/ogc/collections/flood_hazard_pg/items?limit=1";
+  const std::string query = "/query?lon=5.7655&lat=45.0588";
+  ASSERT_EQ(server.get(items).status, 200u);
+  ASSERT_EQ(server.get(query).status, 200u);
+  ASSERT_EQ(server.get("/tiles/flood_pg/13/4227/2944.png").status, 200u);
+
+  run_sql(database_, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" + role + "';");
+  EXPECT_EQ(server.get(items).status, 200u) << "the one worker's connection was closed by the database";
+  EXPECT_EQ(server.get(query).status, 200u);
+  EXPECT_EQ(server.get("/tiles/flood_pg/11/1056/736.png").status, 200u) << "a cold tile after the restart";
+  EXPECT_EQ(server.get("/tiles/flood_pg/12/2113/1472.mvt").status, 200u);
   server.stop();
   run_sql(database_, "DROP ROLE IF EXISTS " + role + ";");
 }
