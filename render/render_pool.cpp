@@ -3,6 +3,7 @@
 
 #include "render/mapnik_setup.hpp"
 #include "render/shapefile_encoding.hpp"
+#include "render/style_sources.hpp"
 
 #include <mapnik/map.hpp>
 #include <spdlog/spdlog.h>
@@ -23,7 +24,8 @@ void style_registry::bump(const std::string& tileset) {
   ++generations_.at(tileset);
 }
 
-render_context::render_context(style_registry& styles) : styles_(styles) {}
+render_context::render_context(style_registry& styles, mercator_copies* copies)
+    : styles_(styles), copies_(copies) {}
 
 render_context::~render_context() = default;
 
@@ -34,6 +36,7 @@ mapnik::Map& render_context::map(const std::string& tileset) {
   try {
     auto map = load_style(styles_.style(tileset));
     apply_shapefile_encodings(*map);
+    if (copies_) use_mercator_copies(*map, *copies_);
     maps_[tileset] = {std::move(map), generation};
   } catch (const style_error& error) {
     if (found == maps_.end()) throw;
@@ -87,7 +90,7 @@ unsigned render_pool::busy() const {
 }
 
 void render_pool::run_worker() {
-  render_context context(styles_);
+  render_context context(styles_, options_.copies);
   while (true) {
     job work;
     {

@@ -20,6 +20,8 @@ class Map;
 
 namespace tuilerie {
 
+class mercator_copies;
+
 // The styles a pool renders, by tileset name.
 using style_files = std::map<std::string, std::filesystem::path>;
 
@@ -45,7 +47,9 @@ class style_registry {
 // on first use and again after its generation changed.
 class render_context {
  public:
-  explicit render_context(style_registry& styles);
+  // copies, when given, replaces layers in another SRS by their Web Mercator
+  // copies (use_mercator_copies).
+  explicit render_context(style_registry& styles, mercator_copies* copies = nullptr);
   ~render_context();
   render_context(const render_context&) = delete;
   render_context& operator=(const render_context&) = delete;
@@ -62,6 +66,7 @@ class render_context {
   };
 
   style_registry& styles_;
+  mercator_copies* copies_;
   std::map<std::string, loaded_map> maps_;
 };
 
@@ -70,6 +75,9 @@ struct render_pool_options {
   // Jobs waiting beyond this are rejected, so a burst of cold tiles gets 503
   // quickly instead of queueing for minutes.
   std::size_t max_queue = 256;
+  // Where Web Mercator copies of layers in another SRS are kept; null renders
+  // every layer from its source.
+  mercator_copies* copies = nullptr;
 };
 
 // Runs render jobs on dedicated threads so that Mapnik never blocks the

@@ -195,8 +195,9 @@ cache_settings read_cache(const config_reader& reader, const YAML::Node& node) {
   cache.path = reader.file().parent_path() / cache.path;
   if (!node) return cache;
   reader.require_map(node, "cache");
-  reader.reject_unknown_keys(node, "cache", {"path", "initial_size_mb", "max_size_mb"});
+  reader.reject_unknown_keys(node, "cache", {"path", "initial_size_mb", "max_size_mb", "mercator_copies"});
   if (node["path"]) cache.path = reader.path(node["path"], "cache.path");
+  if (node["mercator_copies"]) cache.mercator_copies = reader.boolean(node["mercator_copies"], "cache.mercator_copies");
   if (node["initial_size_mb"]) {
     cache.initial_size_mb =
         static_cast<std::uint64_t>(reader.integer(node["initial_size_mb"], "cache.initial_size_mb", 1, 1 << 24));

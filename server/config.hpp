@@ -62,6 +62,9 @@ struct cache_settings {
   // The LMDB map starts at initial_size_mb and grows up to max_size_mb.
   std::uint64_t initial_size_mb = 64;
   std::uint64_t max_size_mb = 1024;
+  // Render layers stored in another SRS from Web Mercator copies kept in
+  // path/mercator, made once per version of their file.
+  bool mercator_copies = true;
 };
 
 // The PostgreSQL server that postgis layers (Mapnik's postgis input) and PG:

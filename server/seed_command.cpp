@@ -9,6 +9,7 @@
 #include "server/progress.hpp"
 #include "server/tile_service.hpp"
 #include "server/tileset_versions.hpp"
+#include "tilecache/mercator_copies.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -503,7 +504,8 @@ int run_seed(const seed_options& options) {
   tileset_versions versions(settings, styles);
   tile_store store(store_options_of(settings.cache));
   const std::size_t render_queue = settings.server.limits.render_queue;
-  render_pool pool(styles, {threads, render_queue});
+  mercator_copies copies(settings.cache.path / "mercator");
+  render_pool pool(styles, {threads, render_queue, settings.cache.mercator_copies ? &copies : nullptr});
   metrics counters;
   tile_service service(settings, store, pool, versions, counters);
   render_pool_stopper pool_stopper(pool);

@@ -17,6 +17,7 @@
 #include "server/tile_service.hpp"
 #include "server/tileset_versions.hpp"
 #include "server/vector_layers.hpp"
+#include "tilecache/mercator_copies.hpp"
 #include "tilecache/tile_store.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -174,7 +175,11 @@ int run_serve(const serve_options& options) {
   removed_at_exit temporary_cache;
   const auto opened_store = open_cache(settings, counters, temporary_cache.path);
   tile_store& store = *opened_store;
-  render_pool pool(styles, {settings.server.render_threads, settings.server.limits.render_queue});
+  const std::filesystem::path cache_directory =
+      temporary_cache.path.empty() ? settings.cache.path : temporary_cache.path;
+  mercator_copies copies(cache_directory / "mercator");
+  render_pool pool(styles, {settings.server.render_threads, settings.server.limits.render_queue,
+                            settings.cache.mercator_copies ? &copies : nullptr});
   tile_service tiles(settings, store, pool, versions, counters);
   const site_content site(settings);
   feature_api features(settings);

@@ -62,4 +62,10 @@ std::uint64_t compute_data_version(const std::filesystem::path& style,
   return hasher.digest();
 }
 
+std::uint64_t compute_file_version(const std::filesystem::path& file) {
+  version_hasher hasher;
+  add_file(hasher, file, false);
+  return hasher.digest();
+}
+
 }  // namespace tuilerie

@@ -15,6 +15,11 @@ namespace tuilerie {
 std::uint64_t compute_data_version(const std::filesystem::path& style,
                                    const std::vector<std::filesystem::path>& data_files);
 
+// Hashes one data file the way compute_data_version does: its path, size and
+// modification time, and its contents when smaller than
+// content_hash_limit_bytes.
+std::uint64_t compute_file_version(const std::filesystem::path& file);
+
 inline constexpr std::uintmax_t content_hash_limit_bytes = 8u << 20;
 
 }  // namespace tuilerie

@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -170,6 +171,42 @@ TEST(Freshness, DataEditChangesTile) {
   const auto after = wait_for_new_etag(server, target, before.header("etag"));
   EXPECT_NE(after.header("etag"), before.header("etag"));
   EXPECT_NE(after.body.find("Orléans-sur-Loire"), std::string::npos);
+}
+
+// A GeoJSON square of 40 km around Orléans in Lambert-93, named `zone`.
+std::string lambert93_zone(const std::string& zone) {
+  return R"({"type":"FeatureCollection","name":"zones","features":[{"type":"Feature","properties":{"zone":")" +
+         zone +
+         R"("},"geometry":{"type":"Polygon","coordinates":[[[600000,6735000],[640000,6735000],[640000,6775000],)"
+         R"([600000,6775000],[600000,6735000]]]}}]})";
+}
+
+TEST(Freshness, LambertDataEditReachesCopy) {
+  // Rendered from a Web Mercator copy of the file, which the edit must replace.
+  const fs::path root = fs::temp_directory_path() / ("tuilerie-lambert-" + std::to_string(getpid()));
+  fs::create_directories(root);
+  const fs::path data = root / "zones.geojson";
+  std::ofstream(data) << lambert93_zone("avant");
+  std::ofstream(root / "zones.xml")
+      << "<Map srs=\"epsg:3857\"><Style name=\"fill\"><Rule><PolygonSymbolizer fill=\"#3060c0\"/></Rule></Style>"
+         "<Layer name=\"zones\" srs=\"epsg:2154\"><StyleName>fill</StyleName><Datasource>"
+         "<Parameter name=\"type\">ogr</Parameter><Parameter name=\"file\">zones.geojson</Parameter>"
+         "<Parameter name=\"layer\">zones</Parameter></Datasource></Layer></Map>";
+  std::ofstream(root / "config.yaml") << "tilesets:\n  zones:\n    style: zones.xml\n    formats: [png, mvt]\n";
+  server_process server(root / "config.yaml");
+  const std::string target = "/tiles/zones/12/2069/1424.mvt";
+  const auto before = server.get(target);
+  ASSERT_EQ(before.status, 200u);
+  ASSERT_NE(before.body.find("avant"), std::string::npos);
+
+  replace_file(data, lambert93_zone("apres"));
+  const auto after = wait_for_new_etag(server, target, before.header("etag"));
+  EXPECT_NE(after.body.find("apres"), std::string::npos);
+  std::vector<fs::path> copies;
+  for (const auto& entry : fs::directory_iterator(server.cache_dir() / "mercator")) copies.push_back(entry.path());
+  EXPECT_EQ(copies.size(), 1u) << "the copy of the old version is removed";
+  server.stop();
+  fs::remove_all(root);
 }
 
 TEST(Freshness, BrokenStyleKeepsPreviousOne) {

@@ -42,6 +42,7 @@ TEST(Config, MinimalFileGetsDefaults) {
   EXPECT_FALSE(flood.serves(tile_format::mvt));
   EXPECT_EQ(loaded.server.listen.port, 8080);
   EXPECT_EQ(loaded.cache.path, config_file.parent_path() / "var/cache");
+  EXPECT_TRUE(loaded.cache.mercator_copies);
 }
 
 TEST(Config, RelativePathsResolveFromConfigDirectory) {
@@ -52,7 +53,7 @@ TEST(Config, RelativePathsResolveFromConfigDirectory) {
 TEST(Config, FullTilesetIsRead) {
   const config loaded = parse_config(
       "server:\n  listen: 0.0.0.0:9000\n  render_threads: 3\n"
-      "cache:\n  path: /tmp/tuilerie-cache\n  max_size_mb: 200\n" +
+      "cache:\n  path: /tmp/tuilerie-cache\n  max_size_mb: 200\n  mercator_copies: false\n" +
           minimal_tileset("    formats: [png, mvt]\n    minzoom: 4\n    maxzoom: 16\n"
                           "    bounds: [1.5, 47.5, 2.5, 48.2]\n    center: [1.9, 47.9, 11]\n    metatile: 4\n"
                           "    vector:\n      extent: 8192\n      buffer: 16\n      layers:\n"
@@ -64,6 +65,7 @@ TEST(Config, FullTilesetIsRead) {
   EXPECT_EQ(loaded.server.render_threads, 3u);
   EXPECT_EQ(loaded.cache.path, "/tmp/tuilerie-cache");
   EXPECT_EQ(loaded.cache.max_size_mb, 200u);
+  EXPECT_FALSE(loaded.cache.mercator_copies);
   const tileset_settings& flood = loaded.tilesets.at("flood");
   EXPECT_TRUE(flood.serves(tile_format::mvt));
   EXPECT_FALSE(flood.serves(tile_format::webp));
@@ -115,6 +117,8 @@ TEST(Config, InvalidValuesAreRejected) {
   EXPECT_NE(error_of(minimal_tileset("    vector:\n      extent: 1000\n")).find("power of two"), std::string::npos);
   EXPECT_NE(error_of("server:\n  listen: localhost\n" + minimal_tileset()).find("server.listen"), std::string::npos);
   EXPECT_NE(error_of("tilesets:\n  ../etc:\n    style: x.xml\n").find("invalid tileset name"), std::string::npos);
+  EXPECT_NE(error_of("cache:\n  mercator_copies: sometimes\n" + minimal_tileset()).find("cache.mercator_copies"),
+            std::string::npos);
 }
 
 TEST(Config, RenderTimeoutTakesFractionsOfASecond) {
