@@ -128,11 +128,15 @@ std::filesystem::path mercator_copies::make_copy(const layer_source& source,
   // Written under a name of this process and thread, then renamed: another
   // thread or process finds either no copy or a whole one.
   static std::atomic<unsigned> counter{0};
-  const std::filesystem::path partial =
-      target.string() + fmt::format(".partial-{}-{}", ::getpid(), counter.fetch_add(1));
+  std::filesystem::path partial = target;
+  partial.replace_extension(fmt::format("partial-{}-{}.gpkg", ::getpid(), counter.fetch_add(1)));
   GDALDatasetH sources[] = {input.get()};
   int usage_error = 0;
+  // GDAL's warnings here would go to standard error line by line; a failure
+  // is reported with the last one instead.
+  CPLPushErrorHandler(CPLQuietErrorHandler);
   dataset_ptr output(GDALVectorTranslate(partial.c_str(), nullptr, 1, sources, options.get(), &usage_error));
+  CPLPopErrorHandler();
   if (!output || usage_error) {
     std::error_code ignored;
     std::filesystem::remove(partial, ignored);
@@ -153,6 +157,9 @@ void mercator_copies::remove_other_versions(const std::string& prefix, const std
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(directory_, error)) {
     const std::string name = entry.path().filename().string();
+    // NOTE: partial copies are left alone, because another process may be
+    // writing one. A partial copy of a process killed while writing it stays
+    // until the cache directory is removed.
     if (entry.path() == current || !name.starts_with(prefix + "-") || name.find(".partial-") != std::string::npos)
       continue;
     // Processes that still render from the old copy keep reading it: the
