@@ -153,16 +153,21 @@ std::filesystem::path mercator_copies::make_copy(const layer_source& source,
   return target;
 }
 
+bool mercator_copies::is_abandoned(const std::filesystem::path& partial) {
+  std::error_code error;
+  const auto written = std::filesystem::last_write_time(partial, error);
+  return !error && std::filesystem::file_time_type::clock::now() - written > abandoned_after;
+}
+
 void mercator_copies::remove_other_versions(const std::string& prefix, const std::filesystem::path& current) const {
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(directory_, error)) {
     const std::string name = entry.path().filename().string();
-    // NOTE: partial copies are left alone, because another process may be
-    // writing one. A partial copy of a process killed while writing it stays
-    // until the cache directory is removed.
-    if (entry.path() == current || !name.starts_with(prefix + "-") || name.find(".partial-") != std::string::npos)
-      continue;
-    // Processes that still render from the old copy keep reading it: the
+    if (entry.path() == current || !name.starts_with(prefix + "-")) continue;
+    // Another process may be writing a partial copy now. One that has not
+    // changed for longer than any copy takes was left by a killed process.
+    if (name.find(".partial-") != std::string::npos && !is_abandoned(entry.path())) continue;
+    // Processes that still render from an old copy keep reading it: the
     // file lives on until they close it.
     std::error_code ignored;
     std::filesystem::remove(entry.path(), ignored);

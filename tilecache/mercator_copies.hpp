@@ -1,6 +1,7 @@
 // Web Mercator copies of vector layers that are stored in another projection.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -44,7 +45,14 @@ class mercator_copies {
 
  private:
   std::filesystem::path make_copy(const layer_source& source, const std::filesystem::path& target) const;
+  // Removes the source's other copies, and its partial copies that were
+  // abandoned: unchanged for longer than abandoned_after.
   void remove_other_versions(const std::string& prefix, const std::filesystem::path& current) const;
+  static bool is_abandoned(const std::filesystem::path& partial);
+
+  // GDAL writes a copy in transactions of 65,536 features, so a partial copy
+  // that a live process writes changes far more often than this.
+  static constexpr std::chrono::hours abandoned_after{1};
 
   std::filesystem::path directory_;
   std::mutex mutex_;  // one copy made at a time in this process

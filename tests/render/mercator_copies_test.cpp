@@ -122,6 +122,25 @@ TEST_F(MercatorCopies, ChangedSourceGetsNewCopy) {
   EXPECT_STREQ(feature->GetFieldAsString("name"), "after!");
 }
 
+TEST_F(MercatorCopies, AbandonedPartialCopyIsRemoved) {
+  const fs::path geojson = directory_.path() / "marks.geojson";
+  write_file(geojson, R"({"type":"FeatureCollection","features":[]})");
+  const layer_source source{geojson, "marks", "", "epsg:2154"};
+  const std::string name = copies_.copy_of(source).filename().string();
+  const std::string prefix = name.substr(0, name.find('-'));
+  // Partial copies of an earlier version: one left by a killed process, one still being written.
+  const fs::path abandoned = copies_.directory() / (prefix + "-0000000000000001.partial-1-0.gpkg");
+  const fs::path in_progress = copies_.directory() / (prefix + "-0000000000000001.partial-2-0.gpkg");
+  write_file(abandoned, "partial");
+  write_file(in_progress, "partial");
+  fs::last_write_time(abandoned, fs::file_time_type::clock::now() - std::chrono::hours(2));
+
+  write_file(geojson, R"({"type":"FeatureCollection","features":[ ]})");
+  copies_.copy_of(source);
+  EXPECT_FALSE(fs::exists(abandoned));
+  EXPECT_TRUE(fs::exists(in_progress));
+}
+
 TEST_F(MercatorCopies, MissingSourceNamesTheFile) {
   const fs::path missing = directory_.path() / "no-such-file.gpkg";
   try {
