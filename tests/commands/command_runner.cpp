@@ -38,24 +38,38 @@ command_result status_result(int status) {
   return result;
 }
 
-}  // namespace
-
-tuilerie_process::tuilerie_process(const std::vector<std::string>& arguments) {
+// The build's tuilerie binary followed by the arguments.
+std::vector<std::string> tuilerie_command(const std::vector<std::string>& arguments) {
   std::vector<std::string> command{tuilerie_binary().string()};
   command.insert(command.end(), arguments.begin(), arguments.end());
+  return command;
+}
+
+}  // namespace
+
+child_process::child_process(const std::vector<std::string>& command) : program_(command.at(0)) {
+  std::vector<std::string> arguments = command;
   std::vector<char*> argv;
-  for (auto& argument : command) argv.push_back(argument.data());
+  for (auto& argument : arguments) argv.push_back(argument.data());
   argv.push_back(nullptr);
 
   int out_pipe[2];
   int err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    throw std::runtime_error("pipe2 failed");
+  }
   pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ < 0) {
+    for (const int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    throw std::runtime_error("fork failed");
+  }
   if (pid_ == 0) {
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(err_pipe[1], STDERR_FILENO);
-    execv(argv[0], argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   close(out_pipe[1]);
@@ -64,7 +78,10 @@ tuilerie_process::tuilerie_process(const std::vector<std::string>& arguments) {
   err_fd_ = err_pipe[0];
 }
 
-tuilerie_process::~tuilerie_process() {
+tuilerie_process::tuilerie_process(const std::vector<std::string>& arguments)
+    : child_process(tuilerie_command(arguments)) {}
+
+child_process::~child_process() {
   if (pid_ > 0) {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
@@ -73,11 +90,11 @@ tuilerie_process::~tuilerie_process() {
   if (err_fd_ >= 0) close(err_fd_);
 }
 
-void tuilerie_process::send(int signal) const {
+void child_process::send(int signal) const {
   if (pid_ > 0) kill(pid_, signal);
 }
 
-command_result tuilerie_process::wait(std::chrono::seconds time_limit) {
+command_result child_process::wait(std::chrono::seconds time_limit) {
   const auto deadline = std::chrono::steady_clock::now() + time_limit;
   std::string out;
   std::string err;
@@ -85,8 +102,8 @@ command_result tuilerie_process::wait(std::chrono::seconds time_limit) {
   bool err_open = true;
   while (out_open || err_open) {
     if (std::chrono::steady_clock::now() > deadline) {
-      ADD_FAILURE() << "tuilerie did not finish within " << time_limit.count() << " s; killed it. Output: " << out
-                    << err;
+      ADD_FAILURE() << program_ << " did not finish within " << time_limit.count() << " s; killed it. Output: "
+                    << out << err;
       kill(pid_, SIGKILL);
       break;
     }
@@ -104,6 +121,11 @@ command_result tuilerie_process::wait(std::chrono::seconds time_limit) {
   result.out = std::move(out);
   result.err = std::move(err);
   return result;
+}
+
+command_result run_program(const std::vector<std::string>& command, std::chrono::seconds time_limit) {
+  child_process process(command);
+  return process.wait(time_limit);
 }
 
 command_result run_tuilerie(const std::vector<std::string>& arguments, std::chrono::seconds time_limit) {

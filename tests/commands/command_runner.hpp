@@ -21,14 +21,15 @@ struct command_result {
   std::string err;       // standard error
 };
 
-// A running tuilerie process whose standard output and error go to pipes.
-class tuilerie_process {
+// A running child process whose standard output and error go to pipes.
+class child_process {
  public:
-  // Starts the build's tuilerie binary with the arguments (without argv[0]).
-  explicit tuilerie_process(const std::vector<std::string>& arguments);
-  ~tuilerie_process();
-  tuilerie_process(const tuilerie_process&) = delete;
-  tuilerie_process& operator=(const tuilerie_process&) = delete;
+  // Starts command[0], a path or a program found on PATH, with the rest as
+  // its arguments, without a shell.
+  explicit child_process(const std::vector<std::string>& command);
+  ~child_process();
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
 
   pid_t pid() const { return pid_; }
 
@@ -41,10 +42,23 @@ class tuilerie_process {
   command_result wait(std::chrono::seconds time_limit = std::chrono::seconds(120));
 
  private:
+  std::string program_;
   pid_t pid_ = -1;
   int out_fd_ = -1;
   int err_fd_ = -1;
 };
+
+// A running process of the build's tuilerie binary.
+class tuilerie_process : public child_process {
+ public:
+  // Starts the binary with the arguments (without argv[0]).
+  explicit tuilerie_process(const std::vector<std::string>& arguments);
+};
+
+// Runs command[0] (a path or a program found on PATH) with the rest as its
+// arguments, without a shell, and waits for it.
+command_result run_program(const std::vector<std::string>& command,
+                           std::chrono::seconds time_limit = std::chrono::seconds(120));
 
 // Runs tuilerie with the arguments and waits for it.
 command_result run_tuilerie(const std::vector<std::string>& arguments,
