@@ -73,7 +73,7 @@ void use_mercator_copies(mapnik::Map& map, mercator_copies& copies) {
       mapnik::parameters params;
       params["type"] = "ogr";
       params["file"] = copies.copy_of(*source).string();
-      // The source's SQL may order the features for drawing; a layer read
+      // The source's SQL may order the features for drawing, and a layer read
       // through its spatial index comes back in no set order.
       if (source->sql.empty()) {
         params["layer"] = mercator_copies::copy_layer;

@@ -163,9 +163,9 @@ void tile_service::render(const tile_request& request, const std::string& coales
 template <typename Render>
 auto tile_service::with_reconnection(Render render) const {
   // Mapnik's PostGIS pool lends a pooled connection without checking that
-  // the server still has it open. A query on a connection the server ended fails
-  // and marks it bad, and the pool drops it at the next loan; there may be
-  // one such connection per pool slot, hence the bound.
+  // the server still has it open. A query on a connection the server ended
+  // fails and marks it bad, so the pool drops it at the next loan. Every slot
+  // of the pool may hold such a connection, hence the bound.
   const unsigned attempts = largest_postgis_pool_size() + 1;
   for (unsigned attempt = 1;; ++attempt) {
     try {

@@ -66,8 +66,8 @@ class tile_service {
   // Whether a cached tile comes from the current data and is within its max age.
   bool is_fresh(const cached_tile& cached, const tile_request& request) const;
   void render(const tile_request& request, const std::string& coalescing_key);
-  // Runs render() again while it fails on PostGIS connections that the
-  // server closed, at most once per connection in the pool.
+  // Runs render() again while it fails on a PostGIS connection that the
+  // server closed: at most the largest pool size plus one attempts.
   template <typename Render>
   auto with_reconnection(Render render) const;
   outcome_ptr render_raster(class render_context& context, const tile_request& request) const;

@@ -68,7 +68,7 @@ CPLStringList translate_arguments(const layer_source& source) {
 // features would be drawn in another order than the style's SQL requests.
 bool returns_features_in_id_order(GDALDatasetH dataset, const std::string& sql) {
   OGRLayerH result = GDALDatasetExecuteSQL(dataset, sql.c_str(), nullptr, nullptr);
-  if (!result) throw std::runtime_error("cannot run the layer's SQL: " + last_gdal_error());
+  if (!result) throw std::runtime_error("failed to run the layer's SQL: " + last_gdal_error());
   bool ordered = true;
   GIntBig previous = -1;
   OGR_L_ResetReading(result);
@@ -98,7 +98,7 @@ std::filesystem::path mercator_copies::copy_of(const layer_source& source) {
   if (std::filesystem::exists(target, error)) return target;
   std::filesystem::create_directories(directory_, error);
   if (error) {
-    throw std::runtime_error("cannot create the directory " + directory_.string() + ": " + error.message());
+    throw std::runtime_error("failed to create the directory " + directory_.string() + ": " + error.message());
   }
   const auto started = std::chrono::steady_clock::now();
   make_copy(source, target);
@@ -114,7 +114,7 @@ std::filesystem::path mercator_copies::make_copy(const layer_source& source,
   GDALAllRegister();
   const dataset_ptr input(GDALOpenEx(source.file.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
   if (!input) {
-    throw std::runtime_error("cannot open " + source.file.string() + ": " + last_gdal_error());
+    throw std::runtime_error("failed to open " + source.file.string() + ": " + last_gdal_error());
   }
   if (!source.sql.empty() && !returns_features_in_id_order(input.get(), source.sql)) {
     throw std::runtime_error("the layer's SQL returns features out of feature id order (or without ids), which a "
@@ -140,15 +140,17 @@ std::filesystem::path mercator_copies::make_copy(const layer_source& source,
   if (!output || usage_error) {
     std::error_code ignored;
     std::filesystem::remove(partial, ignored);
-    throw std::runtime_error("cannot copy " + source.file.string() + " to EPSG:3857: " + last_gdal_error());
+    throw std::runtime_error("failed to copy " + source.file.string() + " to EPSG:3857: " + last_gdal_error());
   }
-  // GDALClose writes the last transaction; rename only a complete file.
+  // GDALClose writes the last transaction, so the file is complete after it.
   output.reset();
   std::error_code error;
   std::filesystem::rename(partial, target, error);
   if (error) {
-    std::filesystem::remove(partial, error);
-    throw std::runtime_error("cannot rename " + partial.string() + " to " + target.string());
+    std::error_code ignored;
+    std::filesystem::remove(partial, ignored);
+    throw std::runtime_error("failed to rename " + partial.string() + " to " + target.string() + ": " +
+                             error.message());
   }
   return target;
 }
