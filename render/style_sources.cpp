@@ -1,13 +1,13 @@
-// Lists the data files behind a Mapnik style.
+// Lists the data files behind a Mapnik style, and points its layers at Web Mercator copies of them.
 #include "render/style_sources.hpp"
 
 #include "tilecache/mercator_copies.hpp"
 
 #include <mapnik/datasource.hpp>
+#include <mapnik/datasource_cache.hpp>
 #include <mapnik/layer.hpp>
 #include <mapnik/map.hpp>
 #include <mapnik/mapped_memory_cache.hpp>
-#include <mapnik/datasource_cache.hpp>
 #include <mapnik/params.hpp>
 #include <spdlog/spdlog.h>
 

@@ -1,4 +1,4 @@
-// The files a Mapnik style reads, so that a change to any of them is seen.
+// The files a Mapnik style reads, so that a change to any of them is seen, and their Web Mercator copies.
 #pragma once
 
 #include <filesystem>

@@ -196,6 +196,7 @@ struct feature_api::impl {
       auto response = respond_safely(work, worker);
       if (gdal_failures_on_this_thread() == failures || !close_database_collections(worker)) return response;
       if (attempt == 2) {
+        spdlog::warn("feature read on worker {} failed twice on a database collection; responding 503", worker);
         response = json_error(http::status::service_unavailable,
                               "the database of a collection is unavailable at the moment; retry later");
         response.set(http::field::retry_after, "5");
